@@ -1,0 +1,354 @@
+//! The directory: tenants, regions, clusters (issuers), managed identities and their federated
+//! identity credentials, as records and as the immutable, indexed [`Directory`] snapshot the
+//! data plane reads on every request. The snapshot is rebuilt from the store on each change
+//! and swapped atomically (see `wif_store::snapshot`); nothing here does I/O.
+
+use std::collections::{HashMap, HashSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{
+    Audience, ClientId, ClusterGuid, ClusterName, CredentialName, IdentityName, Issuer, Namespace,
+    PrincipalId, RegionName, ResourceGroupName, ServiceAccountName, Subject, SubscriptionId,
+    TenantDomain, TenantId, TenantRef,
+};
+use crate::time::UnixTime;
+
+/// A Microsoft Entra tenant (directory).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tenant {
+    /// Tenant id (`tid`).
+    pub id: TenantId,
+    /// The tenant's primary verified domain.
+    pub domain: TenantDomain,
+    /// Display name.
+    pub display_name: String,
+    /// When the tenant was created (`xms_tcdt` in tokens).
+    pub created_at: UnixTime,
+}
+
+/// An Azure subscription, owned by one tenant.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Subscription {
+    /// Subscription id.
+    pub id: SubscriptionId,
+    /// The tenant it trusts.
+    pub tenant: TenantId,
+    /// Display name.
+    pub display_name: String,
+}
+
+/// A region that hosts clusters (and later vaults and nodes).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Region {
+    /// Region name, such as `eastus`.
+    pub name: RegionName,
+}
+
+/// A Kubernetes cluster with its own OIDC issuer, like an AKS cluster with the OIDC issuer
+/// enabled. The issuer URL is fixed when the cluster is created (as AKS fixes it when the
+/// issuer is enabled), because every federated credential that trusts it names it exactly.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cluster {
+    /// Cluster name.
+    pub name: ClusterName,
+    /// The GUID in the issuer path.
+    pub guid: ClusterGuid,
+    /// Owning tenant.
+    pub tenant: TenantId,
+    /// Subscription of the cluster resource.
+    pub subscription: SubscriptionId,
+    /// Resource group of the cluster resource.
+    pub resource_group: ResourceGroupName,
+    /// Region.
+    pub region: RegionName,
+    /// The issuer URL, exactly as it appears in `iss` (trailing slash included).
+    pub issuer: Issuer,
+    /// When the cluster was created.
+    pub created_at: UnixTime,
+}
+
+/// A user-assigned managed identity.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManagedIdentity {
+    /// Identity name.
+    pub name: IdentityName,
+    /// Owning tenant.
+    pub tenant: TenantId,
+    /// Subscription.
+    pub subscription: SubscriptionId,
+    /// Resource group.
+    pub resource_group: ResourceGroupName,
+    /// Location.
+    pub location: RegionName,
+    /// Application (client) id: what workloads send as `client_id`.
+    pub client_id: ClientId,
+    /// Service principal object id: `oid`/`sub` of issued tokens and the RBAC principal.
+    pub principal_id: PrincipalId,
+    /// When it was created.
+    pub created_at: UnixTime,
+}
+
+impl ManagedIdentity {
+    /// The ARM resource id, in the casing Entra puts in `xms_mirid`.
+    pub fn resource_id(&self) -> String {
+        format!(
+            "/subscriptions/{}/resourcegroups/{}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{}",
+            self.subscription, self.resource_group, self.name
+        )
+    }
+}
+
+/// A federated identity credential on a managed identity: the identity trusts tokens whose
+/// (`iss`, `sub`, `aud`) equal these values exactly.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FederatedIdentityCredential {
+    /// The identity (by client id) this credential belongs to.
+    pub identity: ClientId,
+    /// Credential name, unique per identity.
+    pub name: CredentialName,
+    /// Trusted issuer.
+    pub issuer: Issuer,
+    /// Trusted subject.
+    pub subject: Subject,
+    /// Trusted audiences (Entra requires exactly one).
+    pub audiences: Vec<Audience>,
+}
+
+/// The most federated credentials one identity may hold (Entra's limit).
+pub const MAX_FEDERATED_CREDENTIALS: usize = 20;
+
+/// A Kubernetes service account, as far as token minting needs it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceAccountRef {
+    /// Namespace.
+    pub namespace: Namespace,
+    /// Name.
+    pub name: ServiceAccountName,
+}
+
+/// Every directory row, as loaded from the store at one revision.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DirectoryData {
+    /// The store revision these rows were read at.
+    pub revision: u64,
+    /// Tenants.
+    pub tenants: Vec<Tenant>,
+    /// Subscriptions.
+    pub subscriptions: Vec<Subscription>,
+    /// Regions.
+    pub regions: Vec<Region>,
+    /// Clusters.
+    pub clusters: Vec<Cluster>,
+    /// Managed identities.
+    pub identities: Vec<ManagedIdentity>,
+    /// Federated identity credentials.
+    pub credentials: Vec<FederatedIdentityCredential>,
+}
+
+/// Resources (token audiences) every tenant knows, as Entra's first-party service principals
+/// are present in every tenant. Compared by [`crate::ids::Resource::key`].
+pub const WELL_KNOWN_RESOURCES: &[&str] = &[
+    "https://vault.azure.net",
+    "https://management.azure.com",
+    "https://management.core.windows.net",
+    "https://storage.azure.com",
+    "https://graph.microsoft.com",
+    "https://database.windows.net",
+    "https://servicebus.azure.net",
+    "https://eventhubs.azure.net",
+    "https://cognitiveservices.azure.com",
+    "https://ossrdbms-aad.database.windows.net",
+    "https://monitor.azure.com",
+];
+
+/// The immutable, indexed directory the data plane reads. Lookups are hash-map reads, so a
+/// token exchange costs the same whatever the directory's size.
+#[derive(Clone, Debug, Default)]
+pub struct Directory {
+    revision: u64,
+    data: DirectoryData,
+    tenant_by_id: HashMap<TenantId, usize>,
+    tenant_by_domain: HashMap<TenantDomain, usize>,
+    identity_by_client: HashMap<ClientId, usize>,
+    credentials_by_identity: HashMap<ClientId, Vec<usize>>,
+    cluster_by_issuer: HashMap<String, usize>,
+    resources: HashSet<String>,
+}
+
+impl Directory {
+    /// Indexes the rows. `extra_resources` are resource keys this deployment serves besides
+    /// the well-known ones (for example the local vault resource `https://vault.localhost:8443`).
+    pub fn build(data: DirectoryData, extra_resources: &[String]) -> Self {
+        let mut d = Directory {
+            revision: data.revision,
+            ..Default::default()
+        };
+        for (i, t) in data.tenants.iter().enumerate() {
+            d.tenant_by_id.insert(t.id, i);
+            d.tenant_by_domain.insert(t.domain.clone(), i);
+        }
+        for (i, m) in data.identities.iter().enumerate() {
+            d.identity_by_client.insert(m.client_id, i);
+        }
+        for (i, c) in data.credentials.iter().enumerate() {
+            d.credentials_by_identity
+                .entry(c.identity)
+                .or_default()
+                .push(i);
+        }
+        for (i, c) in data.clusters.iter().enumerate() {
+            d.cluster_by_issuer.insert(c.issuer.as_str().to_owned(), i);
+        }
+        d.resources = WELL_KNOWN_RESOURCES
+            .iter()
+            .map(|r| r.trim_end_matches('/').to_ascii_lowercase())
+            .chain(
+                extra_resources
+                    .iter()
+                    .map(|r| r.trim_end_matches('/').to_ascii_lowercase()),
+            )
+            .collect();
+        d.data = data;
+        d
+    }
+
+    /// The store revision this snapshot reflects.
+    pub fn revision(&self) -> u64 {
+        self.revision
+    }
+
+    /// All rows.
+    pub fn data(&self) -> &DirectoryData {
+        &self.data
+    }
+
+    /// A tenant by id or domain.
+    pub fn tenant(&self, r: &TenantRef) -> Option<&Tenant> {
+        let i = match r {
+            TenantRef::Id(id) => self.tenant_by_id.get(id),
+            TenantRef::Domain(d) => self.tenant_by_domain.get(d),
+        }?;
+        self.data.tenants.get(*i)
+    }
+
+    /// A managed identity by client id.
+    pub fn identity(&self, client: &ClientId) -> Option<&ManagedIdentity> {
+        self.identity_by_client
+            .get(client)
+            .and_then(|i| self.data.identities.get(*i))
+    }
+
+    /// The federated credentials of an identity, in creation order.
+    pub fn credentials(&self, client: &ClientId) -> Vec<&FederatedIdentityCredential> {
+        self.credentials_by_identity
+            .get(client)
+            .map(|ix| {
+                ix.iter()
+                    .filter_map(|i| self.data.credentials.get(*i))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The cluster whose issuer is exactly `issuer`, if wif hosts it.
+    pub fn cluster_by_issuer(&self, issuer: &str) -> Option<&Cluster> {
+        self.cluster_by_issuer
+            .get(issuer)
+            .and_then(|i| self.data.clusters.get(*i))
+    }
+
+    /// Clusters named `name` (case-insensitive, as ARM compares names).
+    pub fn clusters_named(&self, name: &str) -> Vec<&Cluster> {
+        self.data
+            .clusters
+            .iter()
+            .filter(|c| c.name.as_str().eq_ignore_ascii_case(name))
+            .collect()
+    }
+
+    /// Managed identities named `name` (case-insensitive).
+    pub fn identities_named(&self, name: &str) -> Vec<&ManagedIdentity> {
+        self.data
+            .identities
+            .iter()
+            .filter(|m| m.name.as_str().eq_ignore_ascii_case(name))
+            .collect()
+    }
+
+    /// Whether `resource_key` (see [`crate::ids::Resource::key`]) names a resource this
+    /// deployment issues tokens for.
+    pub fn is_known_resource(&self, resource_key: &str) -> bool {
+        self.resources.contains(resource_key)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use uuid::Uuid;
+
+    fn sample() -> DirectoryData {
+        let tenant = TenantId::from_uuid(Uuid::from_u128(1));
+        let client = ClientId::from_uuid(Uuid::from_u128(2));
+        DirectoryData {
+            revision: 7,
+            tenants: vec![Tenant {
+                id: tenant,
+                domain: TenantDomain::parse("contoso.example").unwrap(),
+                display_name: "Contoso".into(),
+                created_at: UnixTime::from_secs(1),
+            }],
+            identities: vec![ManagedIdentity {
+                name: IdentityName::parse("app-id").unwrap(),
+                tenant,
+                subscription: SubscriptionId::from_uuid(Uuid::from_u128(3)),
+                resource_group: ResourceGroupName::parse("rg-App").unwrap(),
+                location: RegionName::parse("eastus").unwrap(),
+                client_id: client,
+                principal_id: PrincipalId::from_uuid(Uuid::from_u128(4)),
+                created_at: UnixTime::from_secs(1),
+            }],
+            credentials: vec![FederatedIdentityCredential {
+                identity: client,
+                name: CredentialName::parse("fic").unwrap(),
+                issuer: Issuer::parse("https://issuer.example/").unwrap(),
+                subject: Subject::parse("system:serviceaccount:default:sa").unwrap(),
+                audiences: vec![Audience::token_exchange()],
+            }],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn lookups_by_id_domain_and_client() {
+        let d = Directory::build(sample(), &[]);
+        assert_eq!(d.revision(), 7);
+        let by_domain = TenantRef::parse("CONTOSO.example").unwrap();
+        assert!(d.tenant(&by_domain).is_some());
+        let client = ClientId::from_uuid(Uuid::from_u128(2));
+        assert_eq!(d.identity(&client).unwrap().name.as_str(), "app-id");
+        assert_eq!(d.credentials(&client).len(), 1);
+        assert!(
+            d.credentials(&ClientId::from_uuid(Uuid::from_u128(9)))
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn resource_id_uses_entra_casing() {
+        let d = sample();
+        assert_eq!(
+            d.identities[0].resource_id(),
+            "/subscriptions/00000000-0000-0000-0000-000000000003/resourcegroups/rg-App/providers/Microsoft.ManagedIdentity/userAssignedIdentities/app-id"
+        );
+    }
+
+    #[test]
+    fn known_resources_ignore_case_and_slash() {
+        let d = Directory::build(sample(), &["https://vault.localhost:8443/".into()]);
+        assert!(d.is_known_resource("https://vault.azure.net"));
+        assert!(d.is_known_resource("https://vault.localhost:8443"));
+        assert!(!d.is_known_resource("https://unknown.example"));
+    }
+}
