@@ -173,6 +173,7 @@ pub struct Directory {
     identity_by_client: HashMap<ClientId, usize>,
     credentials_by_identity: HashMap<ClientId, Vec<usize>>,
     cluster_by_issuer: HashMap<String, usize>,
+    cluster_by_guid: HashMap<ClusterGuid, usize>,
     resources: HashSet<String>,
 }
 
@@ -199,6 +200,7 @@ impl Directory {
         }
         for (i, c) in data.clusters.iter().enumerate() {
             d.cluster_by_issuer.insert(c.issuer.as_str().to_owned(), i);
+            d.cluster_by_guid.insert(c.guid, i);
         }
         d.resources = WELL_KNOWN_RESOURCES
             .iter()
@@ -256,6 +258,20 @@ impl Directory {
         self.cluster_by_issuer
             .get(issuer)
             .and_then(|i| self.data.clusters.get(*i))
+    }
+
+    /// A cluster by the GUID in its issuer path.
+    pub fn cluster(&self, guid: &ClusterGuid) -> Option<&Cluster> {
+        self.cluster_by_guid
+            .get(guid)
+            .and_then(|i| self.data.clusters.get(*i))
+    }
+
+    /// A tenant by id.
+    pub fn tenant_by_id(&self, id: &TenantId) -> Option<&Tenant> {
+        self.tenant_by_id
+            .get(id)
+            .and_then(|i| self.data.tenants.get(*i))
     }
 
     /// Clusters named `name` (case-insensitive, as ARM compares names).

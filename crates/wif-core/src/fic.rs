@@ -62,7 +62,7 @@ pub fn match_credential<'a>(
                 .iter()
                 .any(|a| audiences.iter().any(|presented| presented == a.as_str()))
         })
-        .map(|c| *c)
+        .copied()
         .ok_or(MatchFailure::Audience)
 }
 
