@@ -1,1 +1,18 @@
-//! placeholder
+//! wif-server: the HTTP services of wif as axum routers, and what serves them.
+//!
+//! - [`issuer`]: cluster OIDC issuers (KEP-1393 discovery) and service-account token minting;
+//! - [`sts`]: the Entra-compatible token service;
+//! - [`pki`] and [`tls`]: the local CA and the HTTPS listener;
+//! - [`oidc_fetch`]: OIDC discovery of issuers wif does not host;
+//! - [`signin`]: the sign-in log writer;
+//! - [`app`]: composition and layers.
+
+pub mod app;
+pub mod issuer;
+pub mod oidc_fetch;
+pub mod pki;
+pub mod rand;
+pub mod signin;
+pub mod state;
+pub mod sts;
+pub mod tls;

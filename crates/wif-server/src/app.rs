@@ -1,0 +1,48 @@
+//! Composition of the routers and the layers around them, in one place and in this order
+//! (outermost first): request id → trace span → timeout → body limit → concurrency limit.
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, Request};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::state::AppState;
+
+/// Largest request body accepted (a token request is about 2 KiB).
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// Longest a request may take (a remote JWKS fetch is bounded at 5 s).
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+/// Most requests served at once; beyond it requests queue.
+pub const MAX_CONCURRENT: usize = 4096;
+
+/// The whole HTTP surface of a wif node.
+pub fn router(state: AppState) -> Router {
+    let request_id = HeaderName::from_static("x-request-id");
+    Router::new()
+        .merge(crate::sts::router())
+        .merge(crate::issuer::router())
+        .route("/healthz", axum::routing::get(|| async { "ok" }))
+        .with_state(state)
+        .layer(tower::limit::ConcurrencyLimitLayer::new(MAX_CONCURRENT))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            REQUEST_TIMEOUT,
+        ))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+                let route = req
+                    .extensions()
+                    .get::<axum::extract::MatchedPath>()
+                    .map(|p| p.as_str().to_owned())
+                    .unwrap_or_default();
+                tracing::info_span!("http", method = %req.method(), route = %route)
+            }),
+        )
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+}
