@@ -1,1 +1,65 @@
-fn main() {}
+//! The `wif` binary: parses the command line, sets up logging and the runtime, and runs one
+//! command. Errors go to stderr with a non-zero exit code.
+
+mod cli;
+mod commands;
+mod datadir;
+mod error;
+mod keys;
+mod output;
+mod topology;
+mod up;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+use crate::cli::{Cli, Command};
+use crate::datadir::DataDir;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let default_level = if matches!(cli.command, Command::Up(_)) {
+        "info"
+    } else {
+        "warn"
+    };
+    let filter =
+        EnvFilter::try_from_env("WIF_LOG").unwrap_or_else(|_| EnvFilter::new(default_level));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let data = DataDir::new(cli.data_dir.clone());
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Up(args) => up::run(&data, args).await,
+            Command::Token(args) => commands::token(&data, args).await,
+            Command::Keys(cmd) => commands::keys(&data, cmd).await,
+            Command::Signins(cli::SigninsCommand::List(args)) => {
+                commands::signins(&data, args).await
+            }
+            Command::Ca(cmd) => commands::ca(&data, cmd),
+            Command::Env(args) => commands::env(&data, args),
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

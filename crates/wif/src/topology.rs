@@ -1,0 +1,802 @@
+//! The topology file (`wif up -f topology.yaml`): tenants, regions, clusters, identities and
+//! federated credentials, the local equivalent of the seeds' Terraform. Applying it is
+//! declarative and additive: it creates what is missing and updates what differs, matching
+//! existing objects by name, so applying the same file twice changes nothing. Every problem is
+//! reported with the file, line and reason before anything is written; all writes of one apply
+//! go to the store in one transaction. See `docs/topology.md`.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use serde::Deserialize;
+use wif_core::RandomSource;
+use wif_core::directory::{
+    Cluster, DirectoryData, FederatedIdentityCredential, MAX_FEDERATED_CREDENTIALS,
+    ManagedIdentity, Region, Subscription, Tenant,
+};
+use wif_core::ids::{
+    Audience, ClientId, ClusterGuid, ClusterName, CredentialName, IdentityName, Issuer,
+    PrincipalId, RegionName, ResourceGroupName, Subject, SubscriptionId, TenantDomain, TenantId,
+};
+use wif_core::random::new_uuid;
+use wif_core::time::UnixTime;
+use wif_server::state::Authority;
+use wif_store::model::Write;
+
+/// The file format version this build reads.
+pub const API_VERSION: &str = "wif/v1";
+
+/// A topology that cannot be applied.
+#[derive(Debug, thiserror::Error)]
+#[error("{file}:{line}: {message}")]
+pub struct TopologyError {
+    /// The file.
+    pub file: String,
+    /// 1-based line (0 when unknown).
+    pub line: usize,
+    /// What is wrong and how to fix it.
+    pub message: String,
+}
+
+/// The file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct TopologyFile {
+    /// `wif/v1`
+    #[serde(default)]
+    pub api_version: Option<String>,
+    /// Tenants.
+    #[serde(default)]
+    pub tenants: Vec<TenantSpec>,
+    /// Regions.
+    #[serde(default)]
+    pub regions: Vec<RegionSpec>,
+    /// Clusters.
+    #[serde(default)]
+    pub clusters: Vec<ClusterSpec>,
+    /// Managed identities.
+    #[serde(default)]
+    pub identities: Vec<IdentitySpec>,
+}
+
+/// A tenant.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct TenantSpec {
+    /// Handle used by the rest of the file; also the display name.
+    pub name: String,
+    /// Tenant id; generated once when omitted.
+    #[serde(default)]
+    pub id: Option<TenantId>,
+    /// Primary domain; `<name>.onmicrosoft.com` when omitted.
+    #[serde(default)]
+    pub domain: Option<TenantDomain>,
+    /// Subscriptions; one named after the tenant when omitted.
+    #[serde(default)]
+    pub subscriptions: Vec<SubscriptionSpec>,
+}
+
+/// A subscription.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SubscriptionSpec {
+    /// Subscription id; generated once when omitted.
+    #[serde(default)]
+    pub id: Option<SubscriptionId>,
+    /// Display name.
+    pub name: String,
+}
+
+/// A region.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegionSpec {
+    /// Region name.
+    pub name: RegionName,
+}
+
+/// A cluster with an OIDC issuer.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ClusterSpec {
+    /// Cluster name.
+    pub name: ClusterName,
+    /// Tenant handle, id or domain.
+    pub tenant: String,
+    /// Region (must be declared under `regions`).
+    pub region: RegionName,
+    /// Subscription name or id; the tenant's first when omitted.
+    #[serde(default)]
+    pub subscription: Option<String>,
+    /// Resource group.
+    pub resource_group: ResourceGroupName,
+}
+
+/// A user-assigned managed identity.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct IdentitySpec {
+    /// Identity name.
+    pub name: IdentityName,
+    /// Tenant handle, id or domain.
+    pub tenant: String,
+    /// Subscription name or id; the tenant's first when omitted.
+    #[serde(default)]
+    pub subscription: Option<String>,
+    /// Resource group.
+    pub resource_group: ResourceGroupName,
+    /// Location; the first region when omitted.
+    #[serde(default)]
+    pub location: Option<RegionName>,
+    /// Client id; generated once when omitted.
+    #[serde(default)]
+    pub client_id: Option<ClientId>,
+    /// Principal id; generated once when omitted.
+    #[serde(default)]
+    pub principal_id: Option<PrincipalId>,
+    /// Federated identity credentials.
+    #[serde(default)]
+    pub federated_credentials: Vec<CredentialSpec>,
+}
+
+/// A federated identity credential.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct CredentialSpec {
+    /// Credential name.
+    pub name: CredentialName,
+    /// A cluster declared in this file or the store: shorthand for its issuer URL.
+    #[serde(default)]
+    pub cluster: Option<String>,
+    /// The issuer URL, exactly as in `iss` (use this for issuers wif does not host).
+    #[serde(default)]
+    pub issuer: Option<Issuer>,
+    /// The subject.
+    pub subject: Subject,
+    /// Exactly one audience; `api://AzureADTokenExchange` when omitted.
+    #[serde(default)]
+    pub audiences: Option<Vec<Audience>>,
+}
+
+/// Reads and parses a topology file; syntax and shape errors carry their line.
+pub fn load(path: &Path) -> Result<(TopologyFile, String), TopologyError> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| TopologyError {
+        file: file.clone(),
+        line: 0,
+        message: format!("cannot read the file: {e}"),
+    })?;
+    let topo = parse(&text, &file)?;
+    Ok((topo, text))
+}
+
+/// Parses topology text.
+pub fn parse(text: &str, file: &str) -> Result<TopologyFile, TopologyError> {
+    let topo: TopologyFile = serde_yaml_ng::from_str(text).map_err(|e| TopologyError {
+        file: file.to_owned(),
+        line: e.location().map(|l| l.line()).unwrap_or(0),
+        message: e.to_string(),
+    })?;
+    if let Some(v) = &topo.api_version
+        && v != API_VERSION
+    {
+        return Err(TopologyError {
+            file: file.to_owned(),
+            line: line_of(text, "apiVersion:", v),
+            message: format!("apiVersion '{v}' is not supported; use '{API_VERSION}'"),
+        });
+    }
+    Ok(topo)
+}
+
+/// The first line at or after a `key: value` pair, for errors found after parsing.
+fn line_of(text: &str, key: &str, value: &str) -> usize {
+    text.lines()
+        .position(|l| {
+            let l = l.trim_start().trim_start_matches("- ");
+            l.starts_with(key) && l.contains(value)
+        })
+        .map(|i| i + 1)
+        .unwrap_or(0)
+}
+
+/// What an apply will do, for the summary.
+#[derive(Debug, Default)]
+pub struct Plan {
+    /// The store writes, in dependency order.
+    pub writes: Vec<Write>,
+    /// Human lines: `+ identity id-workload`, `~ credential fic (subject)`.
+    pub changes: Vec<String>,
+}
+
+/// Inputs of planning that do not come from the file.
+pub struct PlanContext<'a> {
+    /// The public origin new cluster issuers are built on.
+    pub authority: &'a Authority,
+    /// Randomness for generated ids.
+    pub rng: &'a dyn RandomSource,
+    /// Now.
+    pub now: UnixTime,
+}
+
+/// Computes the writes that make the store contain the topology.
+pub fn plan(
+    topo: &TopologyFile,
+    text: &str,
+    file: &str,
+    current: &DirectoryData,
+    ctx: &PlanContext<'_>,
+) -> Result<Plan, TopologyError> {
+    let err = |key: &str, value: &str, message: String| TopologyError {
+        file: file.to_owned(),
+        line: line_of(text, key, value),
+        message,
+    };
+    let mut plan = Plan::default();
+    let mut world = current.clone();
+
+    // Tenants and subscriptions.
+    let mut tenant_handles: HashMap<String, TenantId> = HashMap::new();
+    for spec in &topo.tenants {
+        let domain = match &spec.domain {
+            Some(d) => d.clone(),
+            None => {
+                TenantDomain::parse(&format!("{}.onmicrosoft.com", spec.name)).map_err(|e| {
+                    err(
+                        "name:",
+                        &spec.name,
+                        format!("tenant name cannot form a domain ({e}); set 'domain'"),
+                    )
+                })?
+            }
+        };
+        let existing = world
+            .tenants
+            .iter()
+            .find(|t| {
+                spec.id.is_some_and(|id| id == t.id) || (spec.id.is_none() && t.domain == domain)
+            })
+            .cloned();
+        let tenant = Tenant {
+            id: existing
+                .as_ref()
+                .map(|t| t.id)
+                .or(spec.id)
+                .unwrap_or_else(|| TenantId::from_uuid(new_uuid(ctx.rng))),
+            domain: domain.clone(),
+            display_name: spec.name.clone(),
+            created_at: existing.as_ref().map(|t| t.created_at).unwrap_or(ctx.now),
+        };
+        if world
+            .tenants
+            .iter()
+            .any(|t| t.domain == domain && t.id != tenant.id)
+        {
+            return Err(err(
+                "domain:",
+                domain.as_str(),
+                format!("domain '{domain}' already belongs to another tenant"),
+            ));
+        }
+        upsert(
+            &mut plan,
+            &mut world.tenants,
+            existing.as_ref(),
+            tenant.clone(),
+            |t| t.id == tenant.id,
+            format!("tenant {}", spec.name),
+            Write::PutTenant(tenant.clone()),
+        );
+        if tenant_handles
+            .insert(spec.name.clone(), tenant.id)
+            .is_some()
+        {
+            return Err(err(
+                "name:",
+                &spec.name,
+                format!("tenant '{}' is declared twice", spec.name),
+            ));
+        }
+        let subs: Vec<(Option<SubscriptionId>, String)> = if spec.subscriptions.is_empty() {
+            vec![(None, spec.name.clone())]
+        } else {
+            spec.subscriptions
+                .iter()
+                .map(|s| (s.id, s.name.clone()))
+                .collect()
+        };
+        for (id, name) in subs {
+            let existing = world
+                .subscriptions
+                .iter()
+                .find(|s| {
+                    id.is_some_and(|i| i == s.id)
+                        || (id.is_none() && s.tenant == tenant.id && s.display_name == name)
+                })
+                .cloned();
+            let sub = Subscription {
+                id: existing
+                    .as_ref()
+                    .map(|s| s.id)
+                    .or(id)
+                    .unwrap_or_else(|| SubscriptionId::from_uuid(new_uuid(ctx.rng))),
+                tenant: tenant.id,
+                display_name: name.clone(),
+            };
+            upsert(
+                &mut plan,
+                &mut world.subscriptions,
+                existing.as_ref(),
+                sub.clone(),
+                |s| s.id == sub.id,
+                format!("subscription {name}"),
+                Write::PutSubscription(sub.clone()),
+            );
+        }
+    }
+    let resolve_tenant = |handle: &str, world: &DirectoryData| -> Option<TenantId> {
+        tenant_handles.get(handle).copied().or_else(|| {
+            world
+                .tenants
+                .iter()
+                .find(|t| {
+                    t.id.to_string() == handle.to_ascii_lowercase()
+                        || t.domain.as_str() == handle.to_ascii_lowercase()
+                        || t.display_name == handle
+                })
+                .map(|t| t.id)
+        })
+    };
+    let resolve_subscription =
+        |tenant: TenantId, sub: Option<&str>, world: &DirectoryData| -> Option<SubscriptionId> {
+            world
+                .subscriptions
+                .iter()
+                .find(|s| {
+                    s.tenant == tenant
+                        && sub.is_none_or(|x| {
+                            s.id.to_string() == x.to_ascii_lowercase() || s.display_name == x
+                        })
+                })
+                .map(|s| s.id)
+        };
+
+    for spec in &topo.regions {
+        if !world.regions.iter().any(|r| r.name == spec.name) {
+            let region = Region {
+                name: spec.name.clone(),
+            };
+            world.regions.push(region.clone());
+            plan.changes.push(format!("+ region {}", spec.name));
+            plan.writes.push(Write::PutRegion(region));
+        }
+    }
+
+    for spec in &topo.clusters {
+        let name = spec.name.as_str();
+        let tenant = resolve_tenant(&spec.tenant, &world).ok_or_else(|| {
+            err(
+                "tenant:",
+                &spec.tenant,
+                format!(
+                    "cluster '{name}' names tenant '{}', which is not declared",
+                    spec.tenant
+                ),
+            )
+        })?;
+        if !world.regions.iter().any(|r| r.name == spec.region) {
+            return Err(err(
+                "region:",
+                spec.region.as_str(),
+                format!(
+                    "cluster '{name}' is in region '{}', which is not declared under 'regions'",
+                    spec.region
+                ),
+            ));
+        }
+        let subscription = resolve_subscription(tenant, spec.subscription.as_deref(), &world)
+            .ok_or_else(|| {
+                err(
+                    "name:",
+                    name,
+                    format!(
+                        "cluster '{name}': subscription '{}' not found in its tenant",
+                        spec.subscription.as_deref().unwrap_or("")
+                    ),
+                )
+            })?;
+        let existing = world
+            .clusters
+            .iter()
+            .find(|c| c.tenant == tenant && c.name.as_str().eq_ignore_ascii_case(name))
+            .cloned();
+        let cluster = match &existing {
+            Some(c) => Cluster {
+                subscription,
+                resource_group: spec.resource_group.clone(),
+                ..c.clone()
+            },
+            None => {
+                let guid = ClusterGuid::from_uuid(new_uuid(ctx.rng));
+                let issuer =
+                    Issuer::parse(&ctx.authority.cluster_issuer(&spec.region, &tenant, &guid))
+                        .map_err(|e| {
+                            err("name:", name, format!("cannot form the issuer URL: {e}"))
+                        })?;
+                Cluster {
+                    name: spec.name.clone(),
+                    guid,
+                    tenant,
+                    subscription,
+                    resource_group: spec.resource_group.clone(),
+                    region: spec.region.clone(),
+                    issuer,
+                    created_at: ctx.now,
+                }
+            }
+        };
+        if existing.as_ref().is_some_and(|c| c.region != spec.region) {
+            return Err(err(
+                "region:",
+                spec.region.as_str(),
+                format!(
+                    "cluster '{name}' already exists in region '{}'; a cluster cannot move (its issuer URL names its region)",
+                    existing.as_ref().map(|c| c.region.as_str()).unwrap_or("")
+                ),
+            ));
+        }
+        let guid = cluster.guid;
+        upsert(
+            &mut plan,
+            &mut world.clusters,
+            existing.as_ref(),
+            cluster.clone(),
+            |c| c.guid == guid,
+            format!("cluster {name}"),
+            Write::PutCluster(cluster.clone()),
+        );
+    }
+
+    for spec in &topo.identities {
+        let name = spec.name.as_str();
+        let tenant = resolve_tenant(&spec.tenant, &world).ok_or_else(|| {
+            err(
+                "tenant:",
+                &spec.tenant,
+                format!(
+                    "identity '{name}' names tenant '{}', which is not declared",
+                    spec.tenant
+                ),
+            )
+        })?;
+        let subscription = resolve_subscription(tenant, spec.subscription.as_deref(), &world)
+            .ok_or_else(|| {
+                err(
+                    "name:",
+                    name,
+                    format!("identity '{name}': subscription not found in its tenant"),
+                )
+            })?;
+        let location = match (&spec.location, world.regions.first()) {
+            (Some(l), _) => l.clone(),
+            (None, Some(r)) => r.name.clone(),
+            (None, None) => {
+                RegionName::parse("eastus").map_err(|e| err("name:", name, e.to_string()))?
+            }
+        };
+        let existing = world
+            .identities
+            .iter()
+            .find(|m| {
+                m.subscription == subscription
+                    && m.resource_group
+                        .as_str()
+                        .eq_ignore_ascii_case(spec.resource_group.as_str())
+                    && m.name.as_str().eq_ignore_ascii_case(name)
+            })
+            .cloned();
+        if let (Some(e), Some(c)) = (&existing, spec.client_id)
+            && e.client_id != c
+        {
+            return Err(err(
+                "clientId:",
+                &c.to_string(),
+                format!(
+                    "identity '{name}' already exists with client id {}; a client id cannot change",
+                    e.client_id
+                ),
+            ));
+        }
+        let identity = ManagedIdentity {
+            name: spec.name.clone(),
+            tenant,
+            subscription,
+            resource_group: spec.resource_group.clone(),
+            location,
+            client_id: existing
+                .as_ref()
+                .map(|m| m.client_id)
+                .or(spec.client_id)
+                .unwrap_or_else(|| ClientId::from_uuid(new_uuid(ctx.rng))),
+            principal_id: existing
+                .as_ref()
+                .map(|m| m.principal_id)
+                .or(spec.principal_id)
+                .unwrap_or_else(|| PrincipalId::from_uuid(new_uuid(ctx.rng))),
+            created_at: existing.as_ref().map(|m| m.created_at).unwrap_or(ctx.now),
+        };
+        let client = identity.client_id;
+        upsert(
+            &mut plan,
+            &mut world.identities,
+            existing.as_ref(),
+            identity.clone(),
+            |m| m.client_id == client,
+            format!("identity {name}"),
+            Write::PutIdentity(identity.clone()),
+        );
+
+        if spec.federated_credentials.len() > MAX_FEDERATED_CREDENTIALS {
+            return Err(err(
+                "name:",
+                name,
+                format!(
+                    "identity '{name}' declares {} federated credentials; Entra allows at most {MAX_FEDERATED_CREDENTIALS}",
+                    spec.federated_credentials.len()
+                ),
+            ));
+        }
+        for fic in &spec.federated_credentials {
+            let fname = fic.name.as_str();
+            let issuer = match (&fic.cluster, &fic.issuer) {
+                (Some(c), None) => world
+                    .clusters
+                    .iter()
+                    .find(|x| x.name.as_str().eq_ignore_ascii_case(c))
+                    .map(|x| x.issuer.clone())
+                    .ok_or_else(|| {
+                        err(
+                            "cluster:",
+                            c,
+                            format!(
+                                "credential '{fname}' names cluster '{c}', which is not declared"
+                            ),
+                        )
+                    })?,
+                (None, Some(i)) => i.clone(),
+                _ => {
+                    return Err(err(
+                        "name:",
+                        fname,
+                        format!("credential '{fname}' needs exactly one of 'cluster' or 'issuer'"),
+                    ));
+                }
+            };
+            let audiences = fic
+                .audiences
+                .clone()
+                .unwrap_or_else(|| vec![Audience::token_exchange()]);
+            if audiences.len() != 1 {
+                return Err(err(
+                    "name:",
+                    fname,
+                    "Federated identity credentials must have exactly one audience.".to_owned(),
+                ));
+            }
+            let cred = FederatedIdentityCredential {
+                identity: client,
+                name: fic.name.clone(),
+                issuer,
+                subject: fic.subject.clone(),
+                audiences,
+            };
+            if world.credentials.iter().any(|c| {
+                c.identity == client
+                    && !c.name.as_str().eq_ignore_ascii_case(fname)
+                    && c.issuer == cred.issuer
+                    && c.subject == cred.subject
+            }) {
+                return Err(err(
+                    "name:",
+                    fname,
+                    format!(
+                        "credential '{fname}': Issuer and subject combination already exists for this Managed Identity."
+                    ),
+                ));
+            }
+            let existing = world
+                .credentials
+                .iter()
+                .find(|c| c.identity == client && c.name.as_str().eq_ignore_ascii_case(fname))
+                .cloned();
+            upsert(
+                &mut plan,
+                &mut world.credentials,
+                existing.as_ref(),
+                cred.clone(),
+                |c| c.identity == client && c.name.as_str().eq_ignore_ascii_case(fname),
+                format!("credential {name}/{fname}"),
+                Write::PutCredential(cred.clone()),
+            );
+        }
+    }
+    Ok(plan)
+}
+
+/// Adds a write when the object is new or differs, and mirrors it into `world` so later
+/// sections of the same file see it.
+fn upsert<T: Clone + PartialEq>(
+    plan: &mut Plan,
+    rows: &mut Vec<T>,
+    existing: Option<&T>,
+    new: T,
+    same: impl Fn(&T) -> bool,
+    label: String,
+    write: Write,
+) {
+    match existing {
+        Some(old) if *old == new => {}
+        Some(_) => {
+            if let Some(slot) = rows.iter_mut().find(|r| same(r)) {
+                *slot = new;
+            }
+            plan.changes.push(format!("~ {label}"));
+            plan.writes.push(write);
+        }
+        None => {
+            rows.push(new);
+            plan.changes.push(format!("+ {label}"));
+            plan.writes.push(write);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug)]
+    struct Counter(std::sync::atomic::AtomicU8);
+    impl RandomSource for Counter {
+        fn fill(&self, dest: &mut [u8]) {
+            let n = self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            dest.fill(n);
+        }
+    }
+
+    const TOPO: &str = "apiVersion: wif/v1
+tenants:
+  - name: contoso
+    id: 72f988bf-86f1-41af-91ab-2d7cd011db47
+regions:
+  - name: eastus
+clusters:
+  - name: aks-eastus
+    tenant: contoso
+    region: eastus
+    resourceGroup: rg-aks
+identities:
+  - name: id-workload
+    tenant: contoso
+    resourceGroup: rg-identity
+    federatedCredentials:
+      - name: fic-aks
+        cluster: aks-eastus
+        subject: system:serviceaccount:default:workload
+";
+
+    fn ctx<'a>(authority: &'a Authority, rng: &'a Counter) -> PlanContext<'a> {
+        PlanContext {
+            authority,
+            rng,
+            now: UnixTime::from_secs(1_800_000_000),
+        }
+    }
+
+    fn apply(data: &mut DirectoryData, writes: &[Write]) {
+        for w in writes {
+            match w {
+                Write::PutTenant(t) => {
+                    data.tenants.retain(|x| x.id != t.id);
+                    data.tenants.push(t.clone())
+                }
+                Write::PutSubscription(s) => {
+                    data.subscriptions.retain(|x| x.id != s.id);
+                    data.subscriptions.push(s.clone())
+                }
+                Write::PutRegion(r) => data.regions.push(r.clone()),
+                Write::PutCluster(c) => {
+                    data.clusters.retain(|x| x.guid != c.guid);
+                    data.clusters.push(c.clone())
+                }
+                Write::PutIdentity(m) => {
+                    data.identities.retain(|x| x.client_id != m.client_id);
+                    data.identities.push(m.clone())
+                }
+                Write::PutCredential(c) => {
+                    data.credentials
+                        .retain(|x| !(x.identity == c.identity && x.name == c.name));
+                    data.credentials.push(c.clone())
+                }
+                _ => {}
+            }
+        }
+    }
+
+    #[test]
+    fn applying_twice_changes_nothing() {
+        let authority = Authority::new("localhost", 8443);
+        let rng = Counter(Default::default());
+        let topo = parse(TOPO, "t.yaml").unwrap();
+        let mut data = DirectoryData::default();
+        let first = plan(&topo, TOPO, "t.yaml", &data, &ctx(&authority, &rng)).unwrap();
+        assert_eq!(first.changes.len(), 6, "{:?}", first.changes);
+        apply(&mut data, &first.writes);
+        let second = plan(&topo, TOPO, "t.yaml", &data, &ctx(&authority, &rng)).unwrap();
+        assert!(second.writes.is_empty(), "{:?}", second.changes);
+        let cluster = &data.clusters[0];
+        assert!(
+            cluster
+                .issuer
+                .as_str()
+                .starts_with("https://localhost:8443/eastus/72f988bf-86f1-41af-91ab-2d7cd011db47/")
+        );
+        assert!(cluster.issuer.as_str().ends_with('/'));
+        assert_eq!(data.credentials[0].issuer, cluster.issuer);
+        assert_eq!(
+            data.credentials[0].audiences,
+            vec![Audience::token_exchange()]
+        );
+    }
+
+    #[test]
+    fn unknown_cluster_reference_names_the_line() {
+        let text = TOPO.replace("cluster: aks-eastus", "cluster: aks-nowhere");
+        let topo = parse(&text, "t.yaml").unwrap();
+        let authority = Authority::new("localhost", 8443);
+        let rng = Counter(Default::default());
+        let e = plan(
+            &topo,
+            &text,
+            "t.yaml",
+            &DirectoryData::default(),
+            &ctx(&authority, &rng),
+        )
+        .unwrap_err();
+        assert_eq!(e.line, 18, "{e}");
+        assert!(e.to_string().contains("aks-nowhere"), "{e}");
+    }
+
+    #[test]
+    fn syntax_and_shape_errors_have_lines() {
+        let e = parse("tenants:\n  - name: x\n    bogus: 1\n", "t.yaml").unwrap_err();
+        assert_eq!(e.line, 3, "{e}");
+        let e = parse("regions:\n  - name: \"not a region!\"\n", "t.yaml").unwrap_err();
+        assert!(e.message.contains("region"), "{e}");
+        let e = parse("apiVersion: wif/v9\n", "t.yaml").unwrap_err();
+        assert_eq!(e.line, 1);
+    }
+
+    #[test]
+    fn duplicate_issuer_subject_is_rejected() {
+        let text = format!(
+            "{TOPO}      - name: fic-dup\n        cluster: aks-eastus\n        subject: system:serviceaccount:default:workload\n"
+        );
+        let topo = parse(&text, "t.yaml").unwrap();
+        let authority = Authority::new("localhost", 8443);
+        let rng = Counter(Default::default());
+        let e = plan(
+            &topo,
+            &text,
+            "t.yaml",
+            &DirectoryData::default(),
+            &ctx(&authority, &rng),
+        )
+        .unwrap_err();
+        assert!(
+            e.message
+                .contains("Issuer and subject combination already exists"),
+            "{e}"
+        );
+    }
+}

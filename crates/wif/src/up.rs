@@ -1,0 +1,316 @@
+//! `wif up`: one process serving the cluster issuers and the token service on the embedded
+//! store. Order matters: the topology is parsed and planned before anything is written; the
+//! listener is bound before issuers are minted (port 0 picks the port that goes into them);
+//! the server summary is written only once the server can answer.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use wif_core::directory::Directory;
+use wif_core::time::parse_duration;
+use wif_core::{Clock, RandomSource, SystemClock};
+use wif_jose::{CachePolicy, JwksCache};
+use wif_server::oidc_fetch::HttpsJwksFetcher;
+use wif_server::pki::{self, PkiPaths};
+use wif_server::rand::OsRandom;
+use wif_server::state::{AppState, Authority, StsPolicy};
+use wif_server::{app, signin, tls};
+use wif_store::crypto::KeyEncryptionKey;
+use wif_store::snapshot::{SnapshotBuilder, SnapshotHandle};
+use wif_store::sqlite::SqliteStore;
+use wif_store::store::Store;
+
+use crate::cli::UpArgs;
+use crate::datadir::{ClusterInfo, DataDir, IdentityInfo, ServerInfo, TenantInfo};
+use crate::error::{CliError, CliResult};
+use crate::{keys, topology};
+
+const DEMO: &str = include_str!("demo.yaml");
+
+/// Shortest and longest access-token lifetimes accepted for `--token-lifetime`.
+const TOKEN_LIFETIME_RANGE: (u64, u64) = (300, 48 * 3600);
+
+/// Opens the store and the key-encryption key of a data directory.
+pub async fn open_store(data: &DataDir) -> CliResult<(Arc<dyn Store>, Arc<KeyEncryptionKey>)> {
+    data.create()?;
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&data.database()).await?);
+    let kek = Arc::new(KeyEncryptionKey::load_or_create(&data.kek())?);
+    Ok((store, kek))
+}
+
+/// Runs the server until Ctrl-C or SIGTERM.
+pub async fn run(data: &DataDir, args: UpArgs) -> CliResult {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let rng: Arc<dyn RandomSource> = Arc::new(OsRandom);
+
+    // Everything the user gave us is checked before anything is written.
+    let file = match &args.file {
+        Some(p) => Some((topology::load(p)?, p.display().to_string())),
+        None => None,
+    };
+    let token_lifetime = parse_duration(&args.token_lifetime)?;
+    if !(TOKEN_LIFETIME_RANGE.0..=TOKEN_LIFETIME_RANGE.1).contains(&token_lifetime.as_secs()) {
+        return Err(CliError::msg("--token-lifetime must be between 5m and 48h"));
+    }
+    let mut extra_roots = Vec::new();
+    for path in &args.trust_ca {
+        extra_roots.push(std::fs::read_to_string(path).map_err(|e| {
+            CliError::msg(format!("cannot read --trust-ca {}: {e}", path.display()))
+        })?);
+    }
+
+    let (store, kek) = open_store(data).await?;
+    let listener = TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| CliError::msg(format!("cannot listen on {}: {e}", args.listen)))?;
+    let port = listener.local_addr()?.port();
+    let authority = Authority::new(&args.host, port);
+    let now = clock.now();
+
+    // Apply the topology (or the demo, on an empty store) in one transaction.
+    let current = store.load_directory().await?;
+    let source = match file {
+        Some(((topo, text), name)) => Some((topo, text, name)),
+        None if current.tenants.is_empty() => Some((
+            topology::parse(DEMO, "demo.yaml")?,
+            DEMO.to_owned(),
+            "demo.yaml".to_owned(),
+        )),
+        None => None,
+    };
+    let mut writes = Vec::new();
+    let mut changes = Vec::new();
+    let mut planned = current.clone();
+    if let Some((topo, text, name)) = source {
+        let ctx = topology::PlanContext {
+            authority: &authority,
+            rng: rng.as_ref(),
+            now,
+        };
+        let plan = topology::plan(&topo, &text, &name, &current, &ctx)?;
+        planned = preview(&current, &plan.writes);
+        writes = plan.writes;
+        changes = plan.changes;
+    }
+    writes
+        .extend(keys::missing_key_writes(&planned, &store.signing_keys().await?, &kek, now).await?);
+    if !writes.is_empty() {
+        store.apply(&writes).await?;
+        for c in &changes {
+            tracing::info!(change = %c, "topology applied");
+        }
+    }
+    warn_on_moved_issuers(&planned, &authority);
+
+    // TLS: the local CA and a fresh leaf for every served name.
+    let pki_paths = PkiPaths::in_data_dir(data.root());
+    let mut hosts = vec![
+        args.host.clone(),
+        "localhost".into(),
+        "127.0.0.1".into(),
+        "::1".into(),
+    ];
+    hosts.extend(args.extra_hosts.iter().cloned());
+    hosts.dedup();
+    let identity = pki::ensure(&pki_paths, &hosts, now)?;
+    let tls_config = tls::server_config(&identity)?;
+    write_bundle(data, &pki_paths.ca_cert)?;
+
+    // The snapshot, and the watcher that keeps it current.
+    let builder = SnapshotBuilder::new(store.clone(), kek.clone(), Vec::new());
+    let handle = SnapshotHandle::new(builder.build(None).await?);
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let watcher = builder.spawn_watcher(handle.clone(), Duration::from_secs(1), stopped(stop_rx));
+    let (signins, signin_task) = signin::spawn_writer(store.clone(), 10_000);
+
+    extra_roots.push(std::fs::read_to_string(&pki_paths.ca_cert)?);
+    let fetcher = HttpsJwksFetcher::new(&extra_roots)?;
+    let state = AppState {
+        snapshot: handle.clone(),
+        clock,
+        rng,
+        authority: authority.clone(),
+        jwks: Arc::new(JwksCache::new(Arc::new(fetcher), CachePolicy::default())),
+        signins,
+        policy: StsPolicy {
+            token_lifetime,
+            ..StsPolicy::default()
+        },
+    };
+    let router = app::router(state);
+
+    let info = server_info(
+        &authority,
+        port,
+        &pki_paths.ca_cert,
+        &handle.load().directory,
+    );
+    let info_json = serde_json::to_vec_pretty(&info)?;
+    pki::write_atomic(&data.server_info(), &info_json, 0o644)?;
+    if let Some(ready) = &args.ready_file {
+        pki::write_atomic(ready, &info_json, 0o644)?;
+    }
+    print_summary(&info, data);
+
+    tls::serve(listener, tls_config, router, shutdown_signal()).await;
+    tracing::info!("shutting down");
+    let _ = stop_tx.send(true);
+    let _ = watcher.await;
+    let _ = signin_task.await;
+    Ok(())
+}
+
+async fn stopped(mut rx: tokio::sync::watch::Receiver<bool>) {
+    while !*rx.borrow() {
+        if rx.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+/// The directory as it will be after `writes` (for key planning before the apply).
+fn preview(
+    current: &wif_core::directory::DirectoryData,
+    writes: &[wif_store::model::Write],
+) -> wif_core::directory::DirectoryData {
+    use wif_store::model::Write;
+    let mut d = current.clone();
+    for w in writes {
+        match w {
+            Write::PutTenant(t) => {
+                d.tenants.retain(|x| x.id != t.id);
+                d.tenants.push(t.clone());
+            }
+            Write::PutCluster(c) => {
+                d.clusters.retain(|x| x.guid != c.guid);
+                d.clusters.push(c.clone());
+            }
+            _ => {}
+        }
+    }
+    d
+}
+
+/// Issuers are fixed when a cluster is created; if wif now listens elsewhere they no longer
+/// point at it. Say so instead of failing mysteriously at exchange time.
+fn warn_on_moved_issuers(data: &wif_core::directory::DirectoryData, authority: &Authority) {
+    for c in &data.clusters {
+        if !c
+            .issuer
+            .as_str()
+            .starts_with(&format!("{}/", authority.origin()))
+        {
+            tracing::warn!(
+                cluster = %c.name, issuer = %c.issuer, origin = authority.origin(),
+                "this cluster's issuer is not served at the current address; tokens it signs still verify from the snapshot, but external verifiers will not reach its discovery document"
+            );
+        }
+    }
+}
+
+/// A CA bundle holding the system roots plus wif's CA, for `REQUESTS_CA_BUNDLE` and
+/// `SSL_CERT_FILE` (which replace, rather than extend, the system store).
+fn write_bundle(data: &DataDir, ca: &Path) -> CliResult<PathBuf> {
+    let mut bundle = String::new();
+    for sys in [
+        "/etc/ssl/certs/ca-certificates.crt",
+        "/etc/pki/tls/certs/ca-bundle.crt",
+    ] {
+        if let Ok(text) = std::fs::read_to_string(sys) {
+            bundle.push_str(&text);
+            if !bundle.ends_with('\n') {
+                bundle.push('\n');
+            }
+            break;
+        }
+    }
+    bundle.push_str(&std::fs::read_to_string(ca)?);
+    let path = data.root().join("ca").join("bundle.pem");
+    pki::write_atomic(&path, bundle.as_bytes(), 0o644)?;
+    Ok(path)
+}
+
+fn server_info(authority: &Authority, port: u16, ca: &Path, dir: &Directory) -> ServerInfo {
+    let d = dir.data();
+    ServerInfo {
+        authority: authority.origin().to_owned(),
+        port,
+        ca_path: std::fs::canonicalize(ca).unwrap_or_else(|_| ca.to_owned()),
+        tenants: d
+            .tenants
+            .iter()
+            .map(|t| TenantInfo {
+                name: t.display_name.clone(),
+                id: t.id.to_string(),
+                domain: t.domain.to_string(),
+            })
+            .collect(),
+        clusters: d
+            .clusters
+            .iter()
+            .map(|c| ClusterInfo {
+                name: c.name.to_string(),
+                region: c.region.to_string(),
+                tenant_id: c.tenant.to_string(),
+                issuer: c.issuer.to_string(),
+            })
+            .collect(),
+        identities: d
+            .identities
+            .iter()
+            .map(|m| IdentityInfo {
+                name: m.name.to_string(),
+                tenant_id: m.tenant.to_string(),
+                client_id: m.client_id.to_string(),
+                principal_id: m.principal_id.to_string(),
+                resource_id: m.resource_id(),
+            })
+            .collect(),
+    }
+}
+
+fn print_summary(info: &ServerInfo, data: &DataDir) {
+    let mut out = String::new();
+    out.push_str(&format!("wif is up (data: {})\n\n", data.root().display()));
+    out.push_str(&format!("  authority  {}\n", info.authority));
+    out.push_str(&format!("  CA         {}\n", info.ca_path.display()));
+    for t in &info.tenants {
+        out.push_str(&format!("  tenant     {} ({})\n", t.domain, t.id));
+    }
+    for c in &info.clusters {
+        out.push_str(&format!("  cluster    {}  issuer {}\n", c.name, c.issuer));
+    }
+    for m in &info.identities {
+        out.push_str(&format!(
+            "  identity   {}  client id {}\n",
+            m.name, m.client_id
+        ));
+    }
+    if let (Some(c), Some(m)) = (info.clusters.first(), info.identities.first()) {
+        out.push_str(&format!(
+            "\nTry it (in another shell):\n  eval \"$(wif env)\"\n  wif token --cluster {} --namespace default --service-account workload --out /tmp/wif-token\n  export AZURE_CLIENT_ID={} AZURE_FEDERATED_TOKEN_FILE=/tmp/wif-token\n  python -c 'from azure.identity import DefaultAzureCredential as C; print(C().get_token(\"https://vault.azure.net/.default\").token[:32])'\n\nCtrl-C stops it.\n",
+            c.name, m.client_id
+        ));
+    }
+    print!("{out}");
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}
