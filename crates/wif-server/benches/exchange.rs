@@ -93,7 +93,7 @@ fn bench(c: &mut Criterion) {
     ceiling.bench_function("rs256_sign_cached_key", |b| {
         b.iter(|| signer.sign_jwt(&claims, &[]).unwrap())
     });
-    let cluster_keys: KeySet = handle
+    let cluster_keys: Arc<KeySet> = handle
         .load()
         .keys_of(&KeyOwner::Cluster(fixture.cluster.guid))
         .unwrap()

@@ -34,6 +34,9 @@ pub struct OwnerKeys {
     pub active: Arc<SigningKey>,
     /// Every key of the owner with its publication deadline, newest first.
     pub all: Vec<PublishedKey>,
+    /// Every key of `all`, parsed once when the snapshot is built, so verifying a token costs
+    /// no key parsing on the request path.
+    verifier: Arc<KeySet>,
 }
 
 /// A public key as published in an owner's JWKS.
@@ -65,9 +68,27 @@ impl OwnerKeys {
         }
     }
 
+    /// The keys of an owner, parsed once.
+    pub fn new(active: Arc<SigningKey>, all: Vec<PublishedKey>) -> Self {
+        let verifier = Arc::new(KeySet::from_jwks(&Jwks {
+            keys: all.iter().map(|k| k.jwk.clone()).collect(),
+        }));
+        Self {
+            active,
+            all,
+            verifier,
+        }
+    }
+
     /// The keys that verify this owner's tokens at `now` (the same keys as [`Self::jwks_at`]).
-    pub fn key_set_at(&self, now: UnixTime) -> KeySet {
-        KeySet::from_jwks(&self.jwks_at(now))
+    /// Usually the set parsed at build time; only when a retired key's publication has ended
+    /// since the build is a smaller set parsed.
+    pub fn key_set_at(&self, now: UnixTime) -> Arc<KeySet> {
+        if self.all.iter().all(|k| k.is_published_at(now)) {
+            Arc::clone(&self.verifier)
+        } else {
+            Arc::new(KeySet::from_jwks(&self.jwks_at(now)))
+        }
     }
 }
 
@@ -175,7 +196,7 @@ impl SnapshotBuilder {
                     })
                 })
                 .collect::<Result<Vec<_>, StoreError>>()?;
-            keys.insert(owner, OwnerKeys { active, all });
+            keys.insert(owner, OwnerKeys::new(active, all));
         }
         Ok(Snapshot {
             directory: Directory::build(data, &self.extra_resources),

@@ -293,11 +293,10 @@ async fn issuer_keys(
     now: UnixTime,
 ) -> Result<Arc<KeySet>, ExchangeError> {
     if let Some(cluster) = snap.directory.cluster_by_issuer(issuer) {
-        return Ok(Arc::new(
-            snap.keys_of(&KeyOwner::Cluster(cluster.guid))
-                .map(|k| k.key_set_at(now))
-                .unwrap_or_default(),
-        ));
+        return Ok(snap
+            .keys_of(&KeyOwner::Cluster(cluster.guid))
+            .map(|k| k.key_set_at(now))
+            .unwrap_or_default());
     }
     st.jwks.keys(issuer, kid, now).await.map_err(|e| match e {
         CacheError::Unavailable { issuer, reason } => {
