@@ -61,6 +61,23 @@ pub async fn run(data: &DataDir, args: UpArgs) -> CliResult {
         })?);
     }
 
+    // A ready file left by an earlier run must not look like this run's readiness.
+    for stale in [Some(data.server_info()), args.ready_file.clone()]
+        .into_iter()
+        .flatten()
+    {
+        match std::fs::remove_file(&stale) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(CliError::msg(format!(
+                    "cannot remove stale {}: {e}",
+                    stale.display()
+                )));
+            }
+        }
+    }
+
     let (store, kek) = open_store(data).await?;
     let listener = TcpListener::bind(args.listen)
         .await
