@@ -224,6 +224,13 @@ impl From<&ExchangeError> for Aadsts {
                     "The resource principal named {resource} was not found in the tenant named {tenant}. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant."
                 ),
             ),
+            MethodNotAllowed(method) => Aadsts::new(
+                900561,
+                InvalidRequest,
+                format!(
+                    "The endpoint only accepts POST, OPTIONS requests. Received a {method} request."
+                ),
+            ),
             InvalidRequestBody(reason) => Aadsts::new(
                 900144,
                 InvalidRequest,
@@ -352,6 +359,12 @@ mod tests {
                 400,
             ),
             (ExchangeError::Internal, 50000, "server_error", 500),
+            (
+                ExchangeError::MethodNotAllowed("GET".into()),
+                900561,
+                "invalid_request",
+                400,
+            ),
         ];
         for (err, code, error, status) in cases {
             let a = Aadsts::from(&err);

@@ -99,6 +99,9 @@ pub enum ExchangeError {
         /// The tenant as presented.
         tenant: String,
     },
+    /// The token endpoint was called with a method other than POST (or OPTIONS).
+    #[error("the token endpoint only accepts POST, not {0}")]
+    MethodNotAllowed(String),
     /// The request body is not an urlencoded form, or too large.
     #[error("the request body is not valid: {0}")]
     InvalidRequestBody(String),

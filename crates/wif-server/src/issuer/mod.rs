@@ -7,6 +7,7 @@
 pub mod mint;
 
 use axum::Router;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -30,7 +31,8 @@ pub fn router() -> Router<AppState> {
         .route("/{region}/{tenant}/{cluster}/openid/v1/jwks", get(jwks))
 }
 
-type IssuerPath = Path<(String, String, String)>;
+/// The three issuer path segments; a path that does not decode is simply no issuer (404).
+type IssuerPath = Result<Path<(String, String, String)>, PathRejection>;
 
 /// Finds the cluster a path names: the GUID selects it, region and tenant must agree.
 fn find_cluster(
@@ -43,8 +45,8 @@ fn find_cluster(
     (c.region.as_str() == region && c.tenant.to_string() == *tenant).then(|| c.clone())
 }
 
-async fn openid_configuration(State(st): State<AppState>, Path(p): IssuerPath) -> Response {
-    let Some(cluster) = find_cluster(&st, &p) else {
+async fn openid_configuration(State(st): State<AppState>, path: IssuerPath) -> Response {
+    let Some(cluster) = path.ok().and_then(|Path(p)| find_cluster(&st, &p)) else {
         return not_found();
     };
     let issuer = cluster.issuer.as_str();
@@ -58,8 +60,8 @@ async fn openid_configuration(State(st): State<AppState>, Path(p): IssuerPath) -
     with_headers(body, "application/json")
 }
 
-async fn jwks(State(st): State<AppState>, Path(p): IssuerPath) -> Response {
-    let Some(cluster) = find_cluster(&st, &p) else {
+async fn jwks(State(st): State<AppState>, path: IssuerPath) -> Response {
+    let Some(cluster) = path.ok().and_then(|Path(p)| find_cluster(&st, &p)) else {
         return not_found();
     };
     let snap = st.snapshot.load();

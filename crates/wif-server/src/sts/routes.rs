@@ -3,9 +3,9 @@
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::extract::rejection::{BytesRejection, PathRejection};
+use axum::extract::{OriginalUri, Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
@@ -25,8 +25,14 @@ use crate::state::AppState;
 /// The token-service routes.
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/{tenant}/oauth2/v2.0/token", post(token_v2))
-        .route("/{tenant}/oauth2/token", post(token_v1))
+        .route(
+            "/{tenant}/oauth2/v2.0/token",
+            post(token_v2).fallback(token_method_not_allowed),
+        )
+        .route(
+            "/{tenant}/oauth2/token",
+            post(token_v1).fallback(token_method_not_allowed),
+        )
         .route(
             "/{tenant}/v2.0/.well-known/openid-configuration",
             get(openid_configuration_v2),
@@ -40,24 +46,63 @@ pub fn router() -> Router<AppState> {
         .route("/{tenant}/discovery/instance", get(instance_discovery))
 }
 
+/// The tenant path segment as decoded, or as sent when it does not decode to UTF-8 (it is
+/// then no tenant, and the answer is Entra's "tenant not found", not a plain-text 400).
+fn tenant_segment(path: Result<Path<String>, PathRejection>, uri: &Uri) -> String {
+    match path {
+        Ok(Path(t)) => t,
+        Err(_) => uri
+            .path()
+            .trim_start_matches('/')
+            .split('/')
+            .next()
+            .unwrap_or_default()
+            .to_owned(),
+    }
+}
+
 async fn token_v2(
     st: State<AppState>,
-    tenant: Path<String>,
+    OriginalUri(uri): OriginalUri,
+    tenant: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
     query: RawQuery,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    let tenant = tenant_segment(tenant, &uri);
     token(st, tenant, headers, query, body, Endpoint::V2).await
 }
 
 async fn token_v1(
     st: State<AppState>,
-    tenant: Path<String>,
+    OriginalUri(uri): OriginalUri,
+    tenant: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
     query: RawQuery,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    let tenant = tenant_segment(tenant, &uri);
     token(st, tenant, headers, query, body, Endpoint::V1).await
+}
+
+/// Entra answers any method but POST on a token endpoint with AADSTS900561 (and OPTIONS, for
+/// CORS preflight, with success).
+async fn token_method_not_allowed(State(st): State<AppState>, method: Method) -> Response {
+    if method == Method::OPTIONS {
+        let mut resp = StatusCode::NO_CONTENT.into_response();
+        resp.headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST, OPTIONS"));
+        return resp;
+    }
+    let id = new_uuid(st.rng.as_ref());
+    StsError {
+        error: ExchangeError::MethodNotAllowed(method.to_string()),
+        trace_id: id,
+        correlation_id: id,
+        now: st.clock.now(),
+        origin: st.authority.origin().to_owned(),
+    }
+    .into_response()
 }
 
 /// The client's request id, echoed as Entra's correlation id: MSAL's `client-request-id`
@@ -93,7 +138,7 @@ fn correlation_id(
 
 async fn token(
     State(st): State<AppState>,
-    Path(tenant): Path<String>,
+    tenant: String,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
     body: Result<Bytes, BytesRejection>,
@@ -210,8 +255,10 @@ fn resolve_tenant(st: &AppState, segment: &str) -> Option<wif_core::ids::TenantI
 
 async fn openid_configuration_v2(
     State(st): State<AppState>,
-    Path(tenant): Path<String>,
+    OriginalUri(uri): OriginalUri,
+    tenant: Result<Path<String>, PathRejection>,
 ) -> Response {
+    let tenant = tenant_segment(tenant, &uri);
     let Some(tid) = resolve_tenant(&st, &tenant) else {
         return tenant_error(&st, &tenant);
     };
@@ -242,8 +289,10 @@ async fn openid_configuration_v2(
 
 async fn openid_configuration_v1(
     State(st): State<AppState>,
-    Path(tenant): Path<String>,
+    OriginalUri(uri): OriginalUri,
+    tenant: Result<Path<String>, PathRejection>,
 ) -> Response {
+    let tenant = tenant_segment(tenant, &uri);
     let Some(tid) = resolve_tenant(&st, &tenant) else {
         return tenant_error(&st, &tenant);
     };
@@ -267,7 +316,12 @@ async fn openid_configuration_v1(
 
 /// Token-signing keys. For a tenant, its keys; for `common` and `organizations`, every
 /// tenant's (Entra publishes one key set for all tenants).
-async fn keys(State(st): State<AppState>, Path(tenant): Path<String>) -> Response {
+async fn keys(
+    State(st): State<AppState>,
+    OriginalUri(uri): OriginalUri,
+    tenant: Result<Path<String>, PathRejection>,
+) -> Response {
+    let tenant = tenant_segment(tenant, &uri);
     let now = st.clock.now();
     let snap = st.snapshot.load();
     let mut jwks = Jwks::default();
@@ -293,7 +347,7 @@ async fn keys(State(st): State<AppState>, Path(tenant): Path<String>) -> Respons
     }
     match serde_json::to_value(&jwks) {
         Ok(v) => json_response(v),
-        Err(_) => axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     }
 }
 
