@@ -223,6 +223,29 @@ pub fn ca(data: &DataDir, cmd: CaCommand) -> CliResult {
     }
 }
 
+/// The shell exports an SDK needs to use the server described by `info` for `tenant_id`: the
+/// authority, the tenant, and CA trust for Python (requests, aiohttp), Rust and Node.
+pub fn env_exports(info: &crate::datadir::ServerInfo, tenant_id: &str) -> String {
+    let ca = info.ca_path.display().to_string();
+    let bundle = info.ca_path.with_file_name("bundle.pem");
+    let bundle = if bundle.exists() {
+        bundle.display().to_string()
+    } else {
+        ca.clone()
+    };
+    let q = |s: &str| format!("'{}'", s.replace('\'', "'\\''"));
+    [
+        ("AZURE_AUTHORITY_HOST", info.authority.clone()),
+        ("AZURE_TENANT_ID", tenant_id.to_owned()),
+        ("REQUESTS_CA_BUNDLE", bundle.clone()),
+        ("SSL_CERT_FILE", bundle),
+        ("NODE_EXTRA_CA_CERTS", ca),
+    ]
+    .iter()
+    .map(|(k, v)| format!("export {k}={}\n", q(v)))
+    .collect()
+}
+
 /// `wif env`
 pub fn env(data: &DataDir, args: EnvArgs) -> CliResult {
     let info = data.read_server_info().ok_or_else(|| {
@@ -241,18 +264,6 @@ pub fn env(data: &DataDir, args: EnvArgs) -> CliResult {
         }
     }
     .ok_or_else(|| CliError::msg("tenant not found in the running server's summary"))?;
-    let ca = info.ca_path.display().to_string();
-    let bundle = info.ca_path.with_file_name("bundle.pem");
-    let bundle = if bundle.exists() {
-        bundle.display().to_string()
-    } else {
-        ca.clone()
-    };
-    let q = |s: &str| format!("'{}'", s.replace('\'', "'\\''"));
-    println!("export AZURE_AUTHORITY_HOST={}", q(&info.authority));
-    println!("export AZURE_TENANT_ID={}", q(&tenant.id));
-    println!("export REQUESTS_CA_BUNDLE={}", q(&bundle));
-    println!("export SSL_CERT_FILE={}", q(&bundle));
-    println!("export NODE_EXTRA_CA_CERTS={}", q(&ca));
+    print!("{}", env_exports(&info, &tenant.id));
     Ok(())
 }

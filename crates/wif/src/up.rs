@@ -305,12 +305,19 @@ fn print_summary(info: &ServerInfo, data: &DataDir) {
             m.name, m.client_id
         ));
     }
+    if let Some(t) = info.tenants.first() {
+        out.push_str("\nSDK environment (`eval \"$(wif env)\"` prints the same):\n");
+        for line in crate::commands::env_exports(info, &t.id).lines() {
+            out.push_str(&format!("  {line}\n"));
+        }
+    }
     if let (Some(c), Some(m)) = (info.clusters.first(), info.identities.first()) {
         out.push_str(&format!(
-            "\nTry it (in another shell):\n  eval \"$(wif env)\"\n  wif token --cluster {} --namespace default --service-account workload --out /tmp/wif-token\n  export AZURE_CLIENT_ID={} AZURE_FEDERATED_TOKEN_FILE=/tmp/wif-token\n  python -c 'from azure.identity import DefaultAzureCredential as C; print(C().get_token(\"https://vault.azure.net/.default\").token[:32])'\n\nCtrl-C stops it.\n",
+            "\nTry it (in another shell):\n  eval \"$(wif env)\"\n  wif token --cluster {} --namespace default --service-account workload --out /tmp/wif-token\n  export AZURE_CLIENT_ID={} AZURE_FEDERATED_TOKEN_FILE=/tmp/wif-token\n  python -c 'from azure.identity import DefaultAzureCredential as C; print(C().get_token(\"https://vault.azure.net/.default\").token[:32])'\n",
             c.name, m.client_id
         ));
     }
+    out.push_str("\nCtrl-C stops it.\n");
     print!("{out}");
 }
 

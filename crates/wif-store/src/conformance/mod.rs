@@ -36,7 +36,10 @@ use crate::store::{Store, StoreError};
 /// (path) returning a value that dereferences to the backend's store; it is called once per
 /// test and kept alive for the test's duration (for example a temporary directory).
 ///
-/// ```ignore
+/// Used in a backend's integration test module (it expands to `#[tokio::test]` functions, so
+/// it is shown here rather than run as a doc test):
+///
+/// ```text
 /// wif_store::store_conformance_tests!(crate::sqlite::fresh_store);
 /// ```
 #[macro_export]
