@@ -168,6 +168,34 @@ pub struct SignInRecord {
 }
 
 impl SignInRecord {
+    /// The record of a request as it arrives, before anything about it is known: the tenant and
+    /// client id as presented, and a success result until a failure is recorded.
+    pub fn arriving(
+        ids: (Uuid, Uuid, Uuid),
+        time: UnixTime,
+        tenant: &str,
+        client_id: &str,
+    ) -> Self {
+        let (id, correlation_id, trace_id) = ids;
+        Self {
+            id,
+            time,
+            tenant: tenant.to_owned(),
+            tenant_id: None,
+            client_id: client_id.to_owned(),
+            identity: None,
+            credential: None,
+            assertion_issuer: None,
+            assertion_subject: None,
+            assertion_audience: None,
+            resource: None,
+            result_code: 0,
+            error: None,
+            correlation_id,
+            trace_id,
+        }
+    }
+
     /// Whether the request succeeded.
     pub fn is_success(&self) -> bool {
         self.result_code == 0

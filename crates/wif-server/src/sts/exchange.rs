@@ -433,23 +433,12 @@ pub fn new_log(
     correlation_id: uuid::Uuid,
     trace_id: uuid::Uuid,
 ) -> SignInRecord {
-    SignInRecord {
-        id: new_uuid(st.rng.as_ref()),
-        time: now,
-        tenant: tenant.to_owned(),
-        tenant_id: None,
-        client_id: form.client_id.clone().unwrap_or_default(),
-        identity: None,
-        credential: None,
-        assertion_issuer: None,
-        assertion_subject: None,
-        assertion_audience: None,
-        resource: None,
-        result_code: 0,
-        error: None,
-        correlation_id,
-        trace_id,
-    }
+    SignInRecord::arriving(
+        (new_uuid(st.rng.as_ref()), correlation_id, trace_id),
+        now,
+        tenant,
+        form.client_id.as_deref().unwrap_or_default(),
+    )
 }
 
 #[cfg(test)]

@@ -233,21 +233,8 @@ async fn sign_in_ids_are_stored_as_lower_case_text() {
     let store = SqliteStore::open_in_memory().await.unwrap();
     let id = Uuid::from_u128(0xABCDEF);
     let record = SignInRecord {
-        id,
-        time: wif_core::UnixTime::from_secs(5),
-        tenant: "T".into(),
-        tenant_id: None,
-        client_id: "C".into(),
-        identity: None,
-        credential: None,
-        assertion_issuer: None,
-        assertion_subject: None,
-        assertion_audience: None,
-        resource: None,
         result_code: u32::MAX,
-        error: None,
-        correlation_id: id,
-        trace_id: id,
+        ..SignInRecord::arriving((id, id, id), wif_core::UnixTime::from_secs(5), "T", "C")
     };
     store
         .append_sign_ins(std::slice::from_ref(&record))
