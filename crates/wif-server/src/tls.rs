@@ -15,6 +15,7 @@ use rustls::ServerConfig;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::net::TcpListener;
+use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
 use crate::pki::ServerIdentity;
@@ -59,7 +60,10 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long shutdown waits for in-flight requests.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Serves `app` on `listener` over TLS until `shutdown` resolves, then drains connections.
+/// Serves `app` on `listener` over TLS until `shutdown` resolves, then drains connections:
+/// in-flight requests get [`DRAIN_TIMEOUT`] to finish, after which the remaining connections
+/// (for example an idle HTTP/2 client that keeps its connection open) are aborted, so the
+/// state they hold is released and shutdown always completes.
 pub async fn serve(
     listener: TcpListener,
     config: Arc<ServerConfig>,
@@ -69,8 +73,11 @@ pub async fn serve(
     let acceptor = TlsAcceptor::from(config);
     let graceful = GracefulShutdown::new();
     let builder = Builder::new(TokioExecutor::new());
+    let mut connections = JoinSet::new();
     tokio::pin!(shutdown);
     loop {
+        // Reap finished connection tasks so the set stays as small as the open connections.
+        while connections.try_join_next().is_some() {}
         let (tcp, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(pair) => pair,
@@ -88,7 +95,7 @@ pub async fn serve(
         let app = app.clone();
         let builder = builder.clone();
         let watcher = graceful.watcher();
-        tokio::spawn(async move {
+        connections.spawn(async move {
             let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
                 Ok(Ok(tls)) => tls,
                 Ok(Err(err)) => {
@@ -112,6 +119,8 @@ pub async fn serve(
         .await
         .is_err()
     {
-        tracing::warn!("some connections were still open after the drain timeout");
+        tracing::warn!("some connections were still open after the drain timeout; closing them");
     }
+    connections.abort_all();
+    while connections.join_next().await.is_some() {}
 }

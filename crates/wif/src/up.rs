@@ -175,7 +175,13 @@ pub async fn run(data: &DataDir, args: UpArgs) -> CliResult {
     tracing::info!("shutting down");
     let _ = stop_tx.send(true);
     let _ = watcher.await;
-    let _ = signin_task.await;
+    // Every sink clone is gone once the connections are; the writer then flushes and ends.
+    if tokio::time::timeout(Duration::from_secs(10), signin_task)
+        .await
+        .is_err()
+    {
+        tracing::warn!("the sign-in log writer did not finish flushing within 10 s");
+    }
     Ok(())
 }
 

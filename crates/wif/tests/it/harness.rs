@@ -487,6 +487,11 @@ impl Workspace {
 /// An HTTPS client trusting only the CA in `ca_pem`, connecting to 127.0.0.1:`port` for
 /// `localhost` so the certificate's name matches while only loopback is used.
 pub fn https_client(ca_pem: &Path, port: u16) -> reqwest::Client {
+    https_client_alpn(ca_pem, port, &[])
+}
+
+/// Like [`https_client`], offering `alpn` protocols in the TLS handshake (`b"h2"` for HTTP/2).
+pub fn https_client_alpn(ca_pem: &Path, port: u16, alpn: &[&[u8]]) -> reqwest::Client {
     let pem = fs::read(ca_pem).unwrap_or_else(|e| panic!("read {}: {e}", ca_pem.display()));
     let mut roots = rustls::RootCertStore::empty();
     for cert in CertificateDer::pem_slice_iter(&pem) {
@@ -500,11 +505,12 @@ pub fn https_client(ca_pem: &Path, port: u16) -> reqwest::Client {
         ca_pem.display()
     );
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let tls = rustls::ClientConfig::builder_with_provider(provider)
+    let mut tls = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .expect("TLS versions")
         .with_root_certificates(roots)
         .with_no_client_auth();
+    tls.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
     reqwest::Client::builder()
         .tls_backend_preconfigured(tls)
         .https_only(true)

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use crate::harness::{
     CLUSTER, IDENTITY, TENANT_DOMAIN, TENANT_ID, TOPOLOGY, Workspace, by_name, exchange, get_json,
-    https_client, names, str_at,
+    https_client, https_client_alpn, names, str_at,
 };
 
 /// How many signing keys the store holds, through `wif keys list`.
@@ -109,6 +109,21 @@ async fn up_serves_and_writes_ready_file() {
         .unwrap_or_else(|e| panic!("GET {url}: {e:?}"));
     assert_eq!(resp.status().as_u16(), 200);
     assert_eq!(resp.text().await.expect("body"), "ok");
+
+    // HTTP/2 is negotiated through ALPN when the client offers it.
+    let h2 = https_client_alpn(&ca, port, &[b"h2", b"http/1.1"]);
+    let resp = h2
+        .get(&url)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("GET {url} over h2: {e:?}"));
+    assert_eq!(resp.version(), reqwest::Version::HTTP_2);
+    assert_eq!(resp.status().as_u16(), 200);
+    assert_eq!(resp.text().await.expect("h2 body"), "ok");
+    // The stop guard waits synchronously on this runtime's thread, where the client could not
+    // answer the server's graceful HTTP/2 GOAWAY; close the connection first. (A client that
+    // never closes is cut off after the server's drain timeout.)
+    drop(h2);
 
     // The issuer the ready file names is the one served.
     let issuer = server.issuer(CLUSTER);
