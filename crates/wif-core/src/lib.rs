@@ -13,6 +13,7 @@ pub mod exchange;
 pub mod fic;
 pub mod ids;
 pub mod random;
+pub mod rbac;
 pub mod time;
 
 pub use random::RandomSource;
