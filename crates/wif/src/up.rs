@@ -107,7 +107,7 @@ pub async fn run(data: &DataDir, args: UpArgs) -> CliResult {
             now,
         };
         let plan = topology::plan(&topo, &text, &name, &current, &ctx)?;
-        planned = preview(&current, &plan.writes);
+        planned = plan.result;
         writes = plan.writes;
         changes = plan.changes;
     }
@@ -191,29 +191,6 @@ async fn stopped(mut rx: tokio::sync::watch::Receiver<bool>) {
             return;
         }
     }
-}
-
-/// The directory as it will be after `writes` (for key planning before the apply).
-fn preview(
-    current: &wif_core::directory::DirectoryData,
-    writes: &[wif_store::model::Write],
-) -> wif_core::directory::DirectoryData {
-    use wif_store::model::Write;
-    let mut d = current.clone();
-    for w in writes {
-        match w {
-            Write::PutTenant(t) => {
-                d.tenants.retain(|x| x.id != t.id);
-                d.tenants.push(t.clone());
-            }
-            Write::PutCluster(c) => {
-                d.clusters.retain(|x| x.guid != c.guid);
-                d.clusters.push(c.clone());
-            }
-            _ => {}
-        }
-    }
-    d
 }
 
 /// Issuers are fixed when a cluster is created; if wif now listens elsewhere they no longer

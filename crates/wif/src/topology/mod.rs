@@ -90,6 +90,8 @@ pub struct Plan {
     pub writes: Vec<Write>,
     /// Human lines: `+ identity id-workload`, `~ credential fic (subject)`.
     pub changes: Vec<String>,
+    /// The directory as it will be once `writes` are applied.
+    pub result: DirectoryData,
 }
 
 /// Inputs of planning that do not come from the file.
@@ -503,6 +505,7 @@ pub fn plan(
             );
         }
     }
+    plan.result = world;
     Ok(plan)
 }
 
