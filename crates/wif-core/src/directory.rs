@@ -3,15 +3,16 @@
 //! data plane reads on every request. The snapshot is rebuilt from the store on each change
 //! and swapped atomically (see `wif_store::snapshot`); nothing here does I/O.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{
     Audience, ClientId, ClusterGuid, ClusterName, CredentialName, IdentityName, Issuer, Namespace,
     PrincipalId, RegionName, ResourceGroupName, ServiceAccountName, Subject, SubscriptionId,
-    TenantDomain, TenantId, TenantRef,
+    TenantDomain, TenantId, TenantRef, VaultName,
 };
+use crate::rbac::{Authorizer, RoleAssignment, RoleDefinition, Scope, built_in_roles};
 use crate::time::UnixTime;
 
 /// A Microsoft Entra tenant (directory).
@@ -127,6 +128,104 @@ pub struct ServiceAccountRef {
     pub name: ServiceAccountName,
 }
 
+/// The service-account annotation naming the managed identity's client id (azure-workload-identity).
+pub const ANNOTATION_CLIENT_ID: &str = "azure.workload.identity/client-id";
+/// The service-account annotation naming the tenant (defaults to the cluster's tenant).
+pub const ANNOTATION_TENANT_ID: &str = "azure.workload.identity/tenant-id";
+/// The service-account annotation giving the projected token's lifetime in seconds.
+pub const ANNOTATION_TOKEN_EXPIRATION: &str =
+    "azure.workload.identity/service-account-token-expiration";
+
+/// A Kubernetes service account in a cluster, with the annotations azure-workload-identity reads.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceAccount {
+    /// The cluster (by the GUID in its issuer URL).
+    pub cluster: ClusterGuid,
+    /// Namespace.
+    pub namespace: Namespace,
+    /// Name.
+    pub name: ServiceAccountName,
+    /// `metadata.uid`, carried in minted tokens' `kubernetes.io.serviceaccount.uid`.
+    pub uid: uuid::Uuid,
+    /// `metadata.annotations`.
+    pub annotations: BTreeMap<String, String>,
+    /// When it was created.
+    pub created_at: UnixTime,
+}
+
+impl ServiceAccount {
+    /// The `azure.workload.identity/client-id` annotation, if present and non-empty.
+    pub fn client_id_annotation(&self) -> Option<&str> {
+        self.annotation(ANNOTATION_CLIENT_ID)
+    }
+
+    /// The `azure.workload.identity/tenant-id` annotation, if present and non-empty.
+    pub fn tenant_id_annotation(&self) -> Option<&str> {
+        self.annotation(ANNOTATION_TENANT_ID)
+    }
+
+    /// The `azure.workload.identity/service-account-token-expiration` annotation, if present.
+    pub fn token_expiration_annotation(&self) -> Option<&str> {
+        self.annotation(ANNOTATION_TOKEN_EXPIRATION)
+    }
+
+    fn annotation(&self, key: &str) -> Option<&str> {
+        self.annotations
+            .get(key)
+            .map(|v| v.trim())
+            .filter(|v| !v.is_empty())
+    }
+
+    /// `system:serviceaccount:<namespace>:<name>`, the `sub` of its tokens.
+    pub fn subject(&self) -> Subject {
+        Subject::for_service_account(&self.namespace, &self.name)
+    }
+}
+
+/// Default soft-delete retention of a vault, in days (Key Vault's default and maximum).
+pub const DEFAULT_RETENTION_DAYS: u16 = 90;
+
+/// A Key Vault (RBAC authorization model; access policies are not modelled).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Vault {
+    /// Vault name: the first label of its host name, globally unique.
+    pub name: VaultName,
+    /// The tenant whose tokens it accepts.
+    pub tenant: TenantId,
+    /// Subscription.
+    pub subscription: SubscriptionId,
+    /// Resource group.
+    pub resource_group: ResourceGroupName,
+    /// Region.
+    pub location: RegionName,
+    /// Soft-delete retention, 7 to 90 days.
+    pub retention_days: u16,
+    /// Purge protection: a deleted secret cannot be purged before its scheduled purge date.
+    pub purge_protection: bool,
+    /// When it was created.
+    pub created_at: UnixTime,
+}
+
+impl Vault {
+    /// The ARM resource id: `/subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.KeyVault/vaults/<name>`.
+    pub fn resource_id(&self) -> String {
+        format!(
+            "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.KeyVault/vaults/{}",
+            self.subscription, self.resource_group, self.name
+        )
+    }
+
+    /// The vault as an RBAC scope.
+    pub fn scope(&self) -> Scope {
+        // Every part was validated when the record was built, so the id always parses; fall
+        // back to the subscription rather than panic should that ever change.
+        Scope::parse(&self.resource_id()).unwrap_or_else(|_| {
+            Scope::parse(&format!("/subscriptions/{}", self.subscription))
+                .unwrap_or_else(|_| Scope::root())
+        })
+    }
+}
+
 /// Every directory row, as loaded from the store at one revision.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DirectoryData {
@@ -144,6 +243,14 @@ pub struct DirectoryData {
     pub identities: Vec<ManagedIdentity>,
     /// Federated identity credentials.
     pub credentials: Vec<FederatedIdentityCredential>,
+    /// Kubernetes service accounts of the clusters.
+    pub service_accounts: Vec<ServiceAccount>,
+    /// Key vaults.
+    pub vaults: Vec<Vault>,
+    /// Custom role definitions (the built-in roles are always present and not stored).
+    pub role_definitions: Vec<RoleDefinition>,
+    /// Role assignments.
+    pub role_assignments: Vec<RoleAssignment>,
 }
 
 /// Resources (token audiences) every tenant knows, as Entra's first-party service principals
@@ -174,6 +281,9 @@ pub struct Directory {
     credentials_by_identity: HashMap<ClientId, Vec<usize>>,
     cluster_by_issuer: HashMap<String, usize>,
     cluster_by_guid: HashMap<ClusterGuid, usize>,
+    service_account_by_name: HashMap<(ClusterGuid, Namespace, ServiceAccountName), usize>,
+    vault_by_name: HashMap<VaultName, usize>,
+    authorizer: Authorizer,
     resources: HashSet<String>,
 }
 
@@ -202,6 +312,19 @@ impl Directory {
             d.cluster_by_issuer.insert(c.issuer.as_str().to_owned(), i);
             d.cluster_by_guid.insert(c.guid, i);
         }
+        for (i, sa) in data.service_accounts.iter().enumerate() {
+            d.service_account_by_name
+                .insert((sa.cluster, sa.namespace.clone(), sa.name.clone()), i);
+        }
+        for (i, v) in data.vaults.iter().enumerate() {
+            d.vault_by_name.insert(v.name.clone(), i);
+        }
+        d.authorizer = Authorizer::new(
+            built_in_roles()
+                .into_iter()
+                .chain(data.role_definitions.iter().cloned()),
+            data.role_assignments.iter().cloned(),
+        );
         d.resources = WELL_KNOWN_RESOURCES
             .iter()
             .map(|r| r.trim_end_matches('/').to_ascii_lowercase())
@@ -290,6 +413,38 @@ impl Directory {
             .iter()
             .filter(|m| m.name.as_str().eq_ignore_ascii_case(name))
             .collect()
+    }
+
+    /// A service account of a cluster.
+    pub fn service_account(
+        &self,
+        cluster: &ClusterGuid,
+        namespace: &Namespace,
+        name: &ServiceAccountName,
+    ) -> Option<&ServiceAccount> {
+        self.service_account_by_name
+            .get(&(*cluster, namespace.clone(), name.clone()))
+            .and_then(|i| self.data.service_accounts.get(*i))
+    }
+
+    /// A vault by name.
+    pub fn vault(&self, name: &VaultName) -> Option<&Vault> {
+        self.vault_by_name
+            .get(name)
+            .and_then(|i| self.data.vaults.get(*i))
+    }
+
+    /// The RBAC authorizer over the built-in roles, the custom roles and every assignment.
+    pub fn authorizer(&self) -> &Authorizer {
+        &self.authorizer
+    }
+
+    /// A role definition (built-in or custom) by GUID.
+    pub fn role_definition(&self, id: &uuid::Uuid) -> Option<RoleDefinition> {
+        built_in_roles()
+            .into_iter()
+            .chain(self.data.role_definitions.iter().cloned())
+            .find(|r| r.id == *id)
     }
 
     /// Whether `resource_key` (see [`crate::ids::Resource::key`]) names a resource this

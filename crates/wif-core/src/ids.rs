@@ -468,6 +468,49 @@ string_id!(
     check_service_account
 );
 
+fn check_vault_name(s: &str) -> Result<String, InvalidId> {
+    let ok = (3..=24).contains(&s.len())
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        && s.starts_with(|c: char| c.is_ascii_alphabetic())
+        && s.ends_with(|c: char| c.is_ascii_alphanumeric())
+        && !s.contains("--");
+    if !ok {
+        return Err(InvalidId::new(
+            "vault name",
+            s,
+            "must be 3 to 24 letters, digits or single hyphens, starting with a letter and ending with a letter or digit",
+        ));
+    }
+    Ok(s.to_ascii_lowercase())
+}
+
+string_id!(
+    /// A Key Vault name: the first label of the vault's host name, so it is kept in lower case
+    /// (vault names are globally unique and compared case-insensitively, like DNS).
+    VaultName,
+    check_vault_name
+);
+
+fn check_secret_name(s: &str) -> Result<String, InvalidId> {
+    let ok =
+        (1..=127).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    if !ok {
+        return Err(InvalidId::new(
+            "secret name",
+            s,
+            "must be 1 to 127 letters, digits or hyphens",
+        ));
+    }
+    Ok(s.to_owned())
+}
+
+string_id!(
+    /// A Key Vault secret name (1–127 letters, digits and hyphens; Key Vault compares names
+    /// case-insensitively and keeps the casing of the first version).
+    SecretName,
+    check_secret_name
+);
+
 /// The resource a token is for, from a v2 `scope` (`<resource>/.default`) or a v1 `resource`.
 /// Kept as presented (minus the `/.default` suffix); lookups compare without a trailing slash.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

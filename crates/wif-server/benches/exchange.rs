@@ -20,7 +20,7 @@ use wif_jose::{
     CachePolicy, FetchError, FetchedJwks, JwksCache, JwksFetcher, KeySet, UnverifiedJwt,
 };
 use wif_server::issuer::mint::{ServiceAccountTokenRequest, mint_service_account_token};
-use wif_server::state::{AppState, Authority, StsPolicy};
+use wif_server::state::{AppState, Authority, HostNames, StsPolicy};
 use wif_server::sts::exchange::{Endpoint, exchange, new_log};
 use wif_server::sts::model::TokenForm;
 use wif_server::{app, signin};
@@ -58,6 +58,7 @@ fn bench(c: &mut Criterion) {
         clock: Arc::new(TestClock::at(now)),
         rng: Arc::new(SeededRandom::new(1)),
         authority: Authority::new("wif.test", 8443),
+        names: HostNames::local(Authority::new("wif.test", 8443), 8443),
         jwks: Arc::new(JwksCache::new(Arc::new(NoFetch), CachePolicy::default())),
         signins,
         policy: StsPolicy::default(),

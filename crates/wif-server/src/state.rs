@@ -66,6 +66,57 @@ impl Authority {
     }
 }
 
+/// The names wif answers as, besides the canonical [`Authority`].
+///
+/// Local names (the default): the authority is `https://localhost:<port>` and a vault is
+/// `https://<vault>.vault.localhost:<port>`. With `wif up --azure-names`, wif also answers as
+/// `https://login.microsoftonline.com` and `https://<vault>.vault.azure.net` on port 443.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HostNames {
+    /// Every authority wif answers as. The first is the canonical one (the same as
+    /// [`AppState::authority`]); a request whose `Host` names none of them is answered as the
+    /// canonical one.
+    pub authorities: Vec<Authority>,
+    /// DNS suffixes vaults are served under, each with the port clients use with it (443 is
+    /// omitted from URLs): a request for `<vault>.<suffix>[:port]` reaches that vault.
+    pub vault_suffixes: Vec<VaultSuffix>,
+}
+
+/// A DNS suffix vaults are served under, such as `vault.localhost` on port 8443.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VaultSuffix {
+    /// The suffix without a leading dot, in lower case: `vault.localhost`, `vault.azure.net`.
+    pub suffix: String,
+    /// The port clients use (443 for Azure names).
+    pub port: u16,
+}
+
+impl VaultSuffix {
+    /// The challenge resource for vaults under this suffix: `https://<suffix>[:port]`. The
+    /// vault host ends with `.` + this host, so every SDK's challenge-resource check passes
+    /// (Python also compares the port, which is why it is included when not 443).
+    pub fn resource(&self) -> String {
+        if self.port == 443 {
+            format!("https://{}", self.suffix)
+        } else {
+            format!("https://{}:{}", self.suffix, self.port)
+        }
+    }
+}
+
+impl HostNames {
+    /// Local names only: the authority and `vault.localhost` on its port.
+    pub fn local(authority: Authority, port: u16) -> Self {
+        Self {
+            authorities: vec![authority],
+            vault_suffixes: vec![VaultSuffix {
+                suffix: "vault.localhost".to_owned(),
+                port,
+            }],
+        }
+    }
+}
+
 /// Token-service policy.
 #[derive(Clone, Copy, Debug)]
 pub struct StsPolicy {
@@ -95,6 +146,8 @@ pub struct AppState {
     pub rng: Arc<dyn RandomSource>,
     /// The public origin.
     pub authority: Authority,
+    /// Every name wif answers as (authorities and vault suffixes).
+    pub names: HostNames,
     /// Keys of issuers wif does not host, by OIDC discovery.
     pub jwks: Arc<JwksCache>,
     /// The sign-in log.

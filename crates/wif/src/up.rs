@@ -15,7 +15,7 @@ use wif_jose::{CachePolicy, JwksCache};
 use wif_server::oidc_fetch::HttpsJwksFetcher;
 use wif_server::pki::{self, PkiPaths};
 use wif_server::rand::OsRandom;
-use wif_server::state::{AppState, Authority, StsPolicy};
+use wif_server::state::{AppState, Authority, HostNames, StsPolicy};
 use wif_server::{app, signin, tls};
 use wif_store::crypto::KeyEncryptionKey;
 use wif_store::snapshot::{SnapshotBuilder, SnapshotHandle};
@@ -149,6 +149,7 @@ pub async fn run(data: &DataDir, args: UpArgs) -> CliResult {
         clock,
         rng,
         authority: authority.clone(),
+        names: HostNames::local(authority.clone(), port),
         jwks: Arc::new(JwksCache::new(Arc::new(fetcher), CachePolicy::default())),
         signins,
         policy: StsPolicy {

@@ -29,7 +29,7 @@ use wif_core::ids::{
 use wif_core::time::UnixTime;
 use wif_jose::{CachePolicy, FetchError, FetchedJwks, Jwks, JwksCache, JwksFetcher, b64};
 use wif_server::issuer::mint::{ServiceAccountTokenRequest, mint_service_account_token};
-use wif_server::state::{AppState, Authority, StsPolicy};
+use wif_server::state::{AppState, Authority, HostNames, StsPolicy};
 use wif_server::{app, signin};
 use wif_store::model::{SignInQuery, SignInRecord, Write};
 use wif_store::snapshot::{SnapshotBuilder, SnapshotHandle};
@@ -235,6 +235,7 @@ impl Harness {
             clock: clock.clone(),
             rng: Arc::new(SeededRandom::new(1)),
             authority: Authority::new("wif.test", 8443),
+            names: HostNames::local(Authority::new("wif.test", 8443), 8443),
             jwks: Arc::new(JwksCache::new(fetcher.clone(), CachePolicy::default())),
             signins,
             policy: StsPolicy::default(),

@@ -141,6 +141,7 @@ pub async fn directory_round_trips_every_row(store: &dyn Store) {
         clusters: vec![c2, c1],
         identities: vec![m1, m2],
         credentials: vec![f1, f2, f3],
+        ..Default::default()
     };
     assert_eq!(data, expected);
 }
