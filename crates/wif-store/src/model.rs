@@ -10,11 +10,14 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 use wif_core::UnixTime;
 use wif_core::directory::{
-    Cluster, FederatedIdentityCredential, ManagedIdentity, Region, Subscription, Tenant,
+    Cluster, FederatedIdentityCredential, ManagedIdentity, Region, ServiceAccount, Subscription,
+    Tenant, Vault,
 };
 use wif_core::ids::{
-    ClientId, ClusterGuid, CredentialName, KeyId, RegionName, SubscriptionId, TenantId,
+    ClientId, ClusterGuid, CredentialName, KeyId, Namespace, RegionName, ServiceAccountName,
+    SubscriptionId, TenantId, VaultName,
 };
+use wif_core::rbac::{RoleAssignment, RoleDefinition};
 
 /// Who signs with a key: a cluster's service-account issuer, or a tenant's STS.
 ///
@@ -248,6 +251,31 @@ pub enum Write {
         /// Its name.
         name: CredentialName,
     },
+    /// Creates or replaces a Kubernetes service account, keyed by (cluster, namespace, name).
+    PutServiceAccount(ServiceAccount),
+    /// Deletes a service account.
+    DeleteServiceAccount {
+        /// The cluster.
+        cluster: ClusterGuid,
+        /// Namespace.
+        namespace: Namespace,
+        /// Name.
+        name: ServiceAccountName,
+    },
+    /// Creates or replaces a key vault, keyed by name.
+    PutVault(Vault),
+    /// Deletes a key vault (its secrets are the Key Vault store's to remove).
+    DeleteVault(VaultName),
+    /// Creates or replaces a custom role definition, keyed by its GUID; role names are unique
+    /// case-insensitively and may not take a built-in role's name or GUID.
+    PutRoleDefinition(RoleDefinition),
+    /// Deletes a custom role definition that no assignment uses.
+    DeleteRoleDefinition(Uuid),
+    /// Creates or replaces a role assignment, keyed by its GUID. The role must exist, and one
+    /// principal holds one role at one scope once.
+    PutRoleAssignment(RoleAssignment),
+    /// Deletes a role assignment.
+    DeleteRoleAssignment(Uuid),
     /// Creates or replaces a signing key, keyed by kid.
     PutSigningKey(SigningKeyRecord),
     /// Stops a key signing, and schedules its removal from the JWKS.

@@ -14,6 +14,7 @@
 mod directory;
 mod integrity;
 mod logs;
+mod workloads;
 
 use uuid::Uuid;
 use wif_core::UnixTime;
@@ -28,6 +29,7 @@ use wif_core::ids::{
 pub use directory::*;
 pub use integrity::*;
 pub use logs::*;
+pub use workloads::*;
 
 use crate::model::{KeyOwner, SignInRecord, SigningKeyRecord, Write};
 use crate::store::{Store, StoreError};
@@ -70,6 +72,11 @@ macro_rules! store_conformance_tests {
             sign_ins_filter_by_since_and_failure,
             sign_ins_filter_by_identity,
             sign_in_append_is_idempotent,
+            workload_rows_round_trip,
+            service_account_rules,
+            vault_rules,
+            role_assignment_rules,
+            role_definition_rules,
         );
     };
     (@each $fixture:path; $($name:ident,)*) => {

@@ -54,6 +54,10 @@ async fn apply_one(conn: &mut SqliteConnection, write: &Write) -> Result<(), Sto
         }
         Write::PutCluster(c) => put_cluster(conn, c).await,
         Write::DeleteCluster(guid) => {
+            // The foreign key cascades too; deleting explicitly keeps the rule visible here.
+            let q = sqlx::query("DELETE FROM service_accounts WHERE cluster = ?")
+                .bind(guid.to_string());
+            exec(conn, "deleting the cluster's service accounts", q).await?;
             let q = sqlx::query("DELETE FROM clusters WHERE guid = ?").bind(guid.to_string());
             let n = exec(conn, "deleting a cluster", q).await?;
             found(n, || format!("Cluster '{guid}' was not found."))
@@ -72,6 +76,18 @@ async fn apply_one(conn: &mut SqliteConnection, write: &Write) -> Result<(), Sto
         }
         Write::PutCredential(f) => put_credential(conn, f).await,
         Write::DeleteCredential { identity, name } => delete_credential(conn, identity, name).await,
+        Write::PutServiceAccount(sa) => workloads::put_service_account(conn, sa).await,
+        Write::DeleteServiceAccount {
+            cluster,
+            namespace,
+            name,
+        } => workloads::delete_service_account(conn, cluster, namespace, name).await,
+        Write::PutVault(v) => workloads::put_vault(conn, v).await,
+        Write::DeleteVault(name) => workloads::delete_vault(conn, name).await,
+        Write::PutRoleDefinition(r) => workloads::put_role_definition(conn, r).await,
+        Write::DeleteRoleDefinition(id) => workloads::delete_role_definition(conn, id).await,
+        Write::PutRoleAssignment(a) => workloads::put_role_assignment(conn, a).await,
+        Write::DeleteRoleAssignment(id) => workloads::delete_role_assignment(conn, id).await,
         Write::PutSigningKey(k) => put_signing_key(conn, k).await,
         Write::RetireSigningKey {
             kid,
@@ -90,10 +106,17 @@ async fn apply_one(conn: &mut SqliteConnection, write: &Write) -> Result<(), Sto
     }
 }
 
-type Query<'q> = sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments>;
+#[path = "apply_workloads.rs"]
+mod workloads;
+
+pub(super) type Query<'q> = sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments>;
 
 /// Executes a statement and returns the number of rows it changed.
-async fn exec(conn: &mut SqliteConnection, doing: &str, q: Query<'_>) -> Result<u64, StoreError> {
+pub(super) async fn exec(
+    conn: &mut SqliteConnection,
+    doing: &str,
+    q: Query<'_>,
+) -> Result<u64, StoreError> {
     q.execute(conn)
         .await
         .map(|r| r.rows_affected())
@@ -101,13 +124,17 @@ async fn exec(conn: &mut SqliteConnection, doing: &str, q: Query<'_>) -> Result<
 }
 
 /// Counts rows with a `SELECT COUNT(*) AS n ...` statement.
-async fn count(conn: &mut SqliteConnection, doing: &str, q: Query<'_>) -> Result<i64, StoreError> {
+pub(super) async fn count(
+    conn: &mut SqliteConnection,
+    doing: &str,
+    q: Query<'_>,
+) -> Result<i64, StoreError> {
     let row = q.fetch_one(conn).await.map_err(|e| db_error(doing, &e))?;
     row.try_get::<i64, _>("n").map_err(|e| db_error(doing, &e))
 }
 
 /// The first column of the first row, if any, as text.
-async fn first_text(
+pub(super) async fn first_text(
     conn: &mut SqliteConnection,
     doing: &str,
     q: Query<'_>,
@@ -120,7 +147,7 @@ async fn first_text(
         .transpose()
 }
 
-fn found(rows: u64, message: impl FnOnce() -> String) -> Result<(), StoreError> {
+pub(super) fn found(rows: u64, message: impl FnOnce() -> String) -> Result<(), StoreError> {
     if rows == 0 {
         Err(StoreError::NotFound(message()))
     } else {
@@ -128,7 +155,7 @@ fn found(rows: u64, message: impl FnOnce() -> String) -> Result<(), StoreError> 
     }
 }
 
-async fn require_tenant(
+pub(super) async fn require_tenant(
     conn: &mut SqliteConnection,
     tenant: &TenantId,
     child: impl FnOnce() -> String,
@@ -181,6 +208,10 @@ async fn delete_tenant(conn: &mut SqliteConnection, tenant: &TenantId) -> Result
         (
             "SELECT COUNT(*) AS n FROM identities WHERE tenant = ?",
             "managed identity(ies)",
+        ),
+        (
+            "SELECT COUNT(*) AS n FROM vaults WHERE tenant = ?",
+            "key vault(s)",
         ),
     ] {
         let n = count(

@@ -37,7 +37,13 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The embedded migrations, in order. Forward-only: a released file is never edited; a schema
 /// change is a new file with the next number.
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/sqlite/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../../migrations/sqlite/0001_init.sql")),
+    (
+        2,
+        include_str!("../../migrations/sqlite/0002_workloads.sql"),
+    ),
+];
 
 /// A [`Store`] on an SQLite database file.
 #[derive(Clone)]

@@ -9,13 +9,15 @@ use sqlx::{Row, Sqlite, Transaction};
 use uuid::Uuid;
 use wif_core::UnixTime;
 use wif_core::directory::{
-    Cluster, DirectoryData, FederatedIdentityCredential, ManagedIdentity, Region, Subscription,
-    Tenant,
+    Cluster, DirectoryData, FederatedIdentityCredential, ManagedIdentity, Region, ServiceAccount,
+    Subscription, Tenant, Vault,
 };
 use wif_core::ids::{
     Audience, ClientId, ClusterGuid, ClusterName, CredentialName, IdentityName, Issuer, KeyId,
-    PrincipalId, RegionName, ResourceGroupName, Subject, SubscriptionId, TenantDomain, TenantId,
+    Namespace, PrincipalId, RegionName, ResourceGroupName, ServiceAccountName, Subject,
+    SubscriptionId, TenantDomain, TenantId, VaultName,
 };
+use wif_core::rbac::{RoleAssignment, RoleDefinition};
 
 use super::db_error;
 use crate::model::{KeyOwner, SignInQuery, SignInRecord, SigningKeyRecord};
@@ -217,6 +219,64 @@ pub(super) async fn load_directory(
             subject: c.parse("subject", Subject::parse)?,
             audiences: vec![c.parse("audience", Audience::parse)?],
         });
+    }
+
+    let sql = "SELECT cluster, namespace, name, uid, annotations, created_at \
+               FROM service_accounts ORDER BY seq";
+    for row in fetch_all(tx, doing, sql).await? {
+        let c = Cells {
+            table: "service_accounts",
+            row: &row,
+        };
+        data.service_accounts.push(ServiceAccount {
+            cluster: c.parse("cluster", ClusterGuid::parse)?,
+            namespace: c.parse("namespace", Namespace::parse)?,
+            name: c.parse("name", ServiceAccountName::parse)?,
+            uid: c.parse("uid", Uuid::parse_str)?,
+            annotations: c.parse("annotations", |t| serde_json::from_str(t))?,
+            created_at: c.time("created_at")?,
+        });
+    }
+
+    let sql = "SELECT name, tenant, subscription, resource_group, location, retention_days, \
+               purge_protection, created_at FROM vaults ORDER BY seq";
+    for row in fetch_all(tx, doing, sql).await? {
+        let c = Cells {
+            table: "vaults",
+            row: &row,
+        };
+        let days = c.int("retention_days")?;
+        data.vaults.push(Vault {
+            name: c.parse("name", VaultName::parse)?,
+            tenant: c.parse("tenant", TenantId::parse)?,
+            subscription: c.parse("subscription", SubscriptionId::parse)?,
+            resource_group: c.parse("resource_group", ResourceGroupName::parse)?,
+            location: c.parse("location", RegionName::parse)?,
+            retention_days: u16::try_from(days)
+                .map_err(|_| c.corrupt("retention_days", format_args!("out of range ({days})")))?,
+            purge_protection: c.int("purge_protection")? != 0,
+            created_at: c.time("created_at")?,
+        });
+    }
+
+    let sql = "SELECT body FROM role_definitions ORDER BY seq";
+    for row in fetch_all(tx, doing, sql).await? {
+        let c = Cells {
+            table: "role_definitions",
+            row: &row,
+        };
+        data.role_definitions
+            .push(c.parse("body", |t| serde_json::from_str::<RoleDefinition>(t))?);
+    }
+
+    let sql = "SELECT body FROM role_assignments ORDER BY seq";
+    for row in fetch_all(tx, doing, sql).await? {
+        let c = Cells {
+            table: "role_assignments",
+            row: &row,
+        };
+        data.role_assignments
+            .push(c.parse("body", |t| serde_json::from_str::<RoleAssignment>(t))?);
     }
     Ok(data)
 }
