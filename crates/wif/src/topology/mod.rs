@@ -6,18 +6,21 @@
 //! go to the store in one transaction. See `docs/topology.md`.
 
 use std::collections::HashMap;
+use std::fmt;
 use std::path::Path;
 
 use wif_core::RandomSource;
 use wif_core::directory::{
-    Cluster, DirectoryData, FederatedIdentityCredential, MAX_FEDERATED_CREDENTIALS,
-    ManagedIdentity, Region, Subscription, Tenant,
+    ANNOTATION_CLIENT_ID, Cluster, DEFAULT_RETENTION_DAYS, DirectoryData,
+    FederatedIdentityCredential, MAX_FEDERATED_CREDENTIALS, ManagedIdentity, Region,
+    ServiceAccount, Subscription, Tenant, Vault,
 };
 use wif_core::ids::{
-    Audience, ClientId, ClusterGuid, Issuer, PrincipalId, RegionName, SubscriptionId, TenantDomain,
-    TenantId,
+    Audience, ClientId, ClusterGuid, Issuer, PrincipalId, RegionName, SecretName, SubscriptionId,
+    TenantDomain, TenantId, VaultName,
 };
 use wif_core::random::new_uuid;
+use wif_core::rbac::{RoleAssignment, Scope, built_in_roles};
 use wif_core::time::UnixTime;
 use wif_server::state::Authority;
 use wif_store::model::Write;
@@ -92,6 +95,33 @@ pub struct Plan {
     pub changes: Vec<String>,
     /// The directory as it will be once `writes` are applied.
     pub result: DirectoryData,
+    /// Secrets to create in their vaults when absent (after `writes` are applied).
+    pub secrets: Vec<SecretSeed>,
+}
+
+/// A secret the topology declares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretSeed {
+    /// The vault.
+    pub vault: VaultName,
+    /// The secret's name.
+    pub name: SecretName,
+    /// Its value.
+    pub value: SecretValue,
+    /// Content type.
+    pub content_type: Option<String>,
+    /// Tags.
+    pub tags: std::collections::BTreeMap<String, String>,
+}
+
+/// A secret value; `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretValue(pub String);
+
+impl fmt::Debug for SecretValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "<{} bytes redacted>", self.0.len())
+    }
 }
 
 /// Inputs of planning that do not come from the file.
@@ -505,8 +535,339 @@ pub fn plan(
             );
         }
     }
+    plan_workloads(
+        topo,
+        text,
+        file,
+        ctx,
+        &mut plan,
+        &mut world,
+        &resolve_tenant,
+        &resolve_subscription,
+    )?;
     plan.result = world;
     Ok(plan)
+}
+
+/// Service accounts, vaults, secrets and role assignments: planned after identities, which
+/// they refer to.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the planning context of one apply, split in two"
+)]
+fn plan_workloads(
+    topo: &TopologyFile,
+    text: &str,
+    file: &str,
+    ctx: &PlanContext<'_>,
+    plan: &mut Plan,
+    world: &mut DirectoryData,
+    resolve_tenant: &dyn Fn(&str, &DirectoryData) -> Option<TenantId>,
+    resolve_subscription: &dyn Fn(TenantId, Option<&str>, &DirectoryData) -> Option<SubscriptionId>,
+) -> Result<(), TopologyError> {
+    let err = |key: &str, value: &str, message: String| TopologyError {
+        file: file.to_owned(),
+        line: line_of(text, key, value),
+        message,
+    };
+    let identity_named = |world: &DirectoryData, name: &str| -> Option<ManagedIdentity> {
+        world
+            .identities
+            .iter()
+            .find(|m| m.name.as_str().eq_ignore_ascii_case(name))
+            .cloned()
+    };
+
+    for spec in &topo.clusters {
+        let Some(cluster) = world.clusters.iter().find(|c| c.name == spec.name).cloned() else {
+            continue;
+        };
+        for sa in &spec.service_accounts {
+            let label = format!("{}/{}", sa.namespace, sa.name);
+            let mut annotations = sa.annotations.clone();
+            if let Some(identity) = &sa.identity {
+                let m = identity_named(world, identity.as_str()).ok_or_else(|| {
+                    err(
+                        "identity:",
+                        identity.as_str(),
+                        format!(
+                            "service account '{label}' names identity '{identity}', which is not declared"
+                        ),
+                    )
+                })?;
+                if let Some(given) = annotations.get(ANNOTATION_CLIENT_ID)
+                    && !given.eq_ignore_ascii_case(&m.client_id.to_string())
+                {
+                    return Err(err(
+                        "identity:",
+                        identity.as_str(),
+                        format!(
+                            "service account '{label}' sets both 'identity' and a different '{ANNOTATION_CLIENT_ID}' annotation; keep one"
+                        ),
+                    ));
+                }
+                annotations.insert(ANNOTATION_CLIENT_ID.to_owned(), m.client_id.to_string());
+            }
+            let existing = world
+                .service_accounts
+                .iter()
+                .find(|x| {
+                    x.cluster == cluster.guid && x.namespace == sa.namespace && x.name == sa.name
+                })
+                .cloned();
+            let account = ServiceAccount {
+                cluster: cluster.guid,
+                namespace: sa.namespace.clone(),
+                name: sa.name.clone(),
+                uid: existing
+                    .as_ref()
+                    .map(|x| x.uid)
+                    .unwrap_or_else(|| new_uuid(ctx.rng)),
+                annotations,
+                created_at: existing.as_ref().map(|x| x.created_at).unwrap_or(ctx.now),
+            };
+            let (guid, ns, name) = (cluster.guid, sa.namespace.clone(), sa.name.clone());
+            upsert(
+                plan,
+                &mut world.service_accounts,
+                existing.as_ref(),
+                account.clone(),
+                |x| x.cluster == guid && x.namespace == ns && x.name == name,
+                format!("service account {}/{label}", cluster.name),
+                Write::PutServiceAccount(account),
+            );
+        }
+    }
+
+    for spec in &topo.vaults {
+        let name = spec.name.as_str();
+        let tenant = resolve_tenant(&spec.tenant, world).ok_or_else(|| {
+            err(
+                "tenant:",
+                &spec.tenant,
+                format!(
+                    "vault '{name}' names tenant '{}', which is not declared",
+                    spec.tenant
+                ),
+            )
+        })?;
+        let subscription = resolve_subscription(tenant, spec.subscription.as_deref(), world)
+            .ok_or_else(|| {
+                err(
+                    "name:",
+                    name,
+                    format!("vault '{name}': subscription not found in its tenant"),
+                )
+            })?;
+        let retention = spec
+            .soft_delete_retention_in_days
+            .unwrap_or(DEFAULT_RETENTION_DAYS);
+        if !(7..=90).contains(&retention) {
+            return Err(err(
+                "softDeleteRetentionInDays:",
+                &retention.to_string(),
+                format!(
+                    "vault '{name}': softDeleteRetentionInDays must be 7 to 90 (got {retention})"
+                ),
+            ));
+        }
+        let location = match (&spec.location, world.regions.first()) {
+            (Some(l), _) => l.clone(),
+            (None, Some(r)) => r.name.clone(),
+            (None, None) => {
+                RegionName::parse("eastus").map_err(|e| err("name:", name, e.to_string()))?
+            }
+        };
+        let existing = world.vaults.iter().find(|v| v.name == spec.name).cloned();
+        if let Some(e) = &existing
+            && e.subscription != subscription
+        {
+            return Err(err(
+                "name:",
+                name,
+                format!(
+                    "the vault name '{name}' is already used in subscription {}; vault names are globally unique",
+                    e.subscription
+                ),
+            ));
+        }
+        let purge_protection = spec.enable_purge_protection.unwrap_or(false);
+        if existing.as_ref().is_some_and(|e| e.purge_protection) && !purge_protection {
+            return Err(err(
+                "enablePurgeProtection:",
+                "false",
+                format!("vault '{name}' has purge protection, which cannot be switched off"),
+            ));
+        }
+        let vault = Vault {
+            name: spec.name.clone(),
+            tenant,
+            subscription,
+            resource_group: spec.resource_group.clone(),
+            location,
+            retention_days: retention,
+            purge_protection,
+            created_at: existing.as_ref().map(|v| v.created_at).unwrap_or(ctx.now),
+        };
+        let key = spec.name.clone();
+        upsert(
+            plan,
+            &mut world.vaults,
+            existing.as_ref(),
+            vault.clone(),
+            |v| v.name == key,
+            format!("vault {name}"),
+            Write::PutVault(vault),
+        );
+        for secret in &spec.secrets {
+            let sname = secret.name.as_str();
+            let value = match (&secret.value, &secret.value_from) {
+                (Some(v), None) => v.clone(),
+                (None, Some(from)) => match (&from.file, &from.env) {
+                    (Some(path), None) => {
+                        let base = Path::new(file).parent().unwrap_or(Path::new("."));
+                        let full = base.join(path);
+                        std::fs::read_to_string(&full).map_err(|e| {
+                            err(
+                                "file:",
+                                path,
+                                format!(
+                                    "secret '{sname}': cannot read {}: {e}",
+                                    full.display()
+                                ),
+                            )
+                        })?
+                    }
+                    (None, Some(var)) => std::env::var(var).map_err(|_| {
+                        err(
+                            "env:",
+                            var,
+                            format!(
+                                "secret '{sname}': environment variable '{var}' is not set (or not UTF-8)"
+                            ),
+                        )
+                    })?,
+                    _ => {
+                        return Err(err(
+                            "name:",
+                            sname,
+                            format!(
+                                "secret '{sname}': valueFrom needs exactly one of 'file' or 'env'"
+                            ),
+                        ));
+                    }
+                },
+                _ => {
+                    return Err(err(
+                        "name:",
+                        sname,
+                        format!("secret '{sname}' needs exactly one of 'value' or 'valueFrom'"),
+                    ));
+                }
+            };
+            plan.secrets.push(SecretSeed {
+                vault: spec.name.clone(),
+                name: secret.name.clone(),
+                value: SecretValue(value),
+                content_type: secret.content_type.clone(),
+                tags: secret.tags.clone(),
+            });
+        }
+    }
+
+    for spec in &topo.role_assignments {
+        let role = built_in_roles()
+            .into_iter()
+            .chain(world.role_definitions.iter().cloned())
+            .find(|r| {
+                r.name.eq_ignore_ascii_case(spec.role.trim())
+                    || r.id.hyphenated().to_string() == spec.role.trim().to_ascii_lowercase()
+            })
+            .ok_or_else(|| {
+                err(
+                    "role:",
+                    &spec.role,
+                    format!(
+                        "role '{}' does not exist; use a built-in role name such as 'Key Vault Secrets User' or a role definition GUID",
+                        spec.role
+                    ),
+                )
+            })?;
+        let principal = match (&spec.identity, spec.principal_id) {
+            (Some(name), None) => {
+                identity_named(world, name.as_str())
+                    .ok_or_else(|| {
+                        err(
+                            "identity:",
+                            name.as_str(),
+                            format!(
+                                "role assignment names identity '{name}', which is not declared"
+                            ),
+                        )
+                    })?
+                    .principal_id
+            }
+            (None, Some(p)) => p,
+            _ => {
+                return Err(err(
+                    "role:",
+                    &spec.role,
+                    "a role assignment needs exactly one of 'identity' or 'principalId'".to_owned(),
+                ));
+            }
+        };
+        let scope_text = match (&spec.scope, &spec.vault, &spec.secret) {
+            (Some(s), None, None) => s.clone(),
+            (None, Some(v), secret) => {
+                let vault = world.vaults.iter().find(|x| x.name == *v).ok_or_else(|| {
+                    err(
+                        "vault:",
+                        v.as_str(),
+                        format!("role assignment names vault '{v}', which is not declared"),
+                    )
+                })?;
+                match secret {
+                    Some(s) => format!("{}/secrets/{s}", vault.resource_id()),
+                    None => vault.resource_id(),
+                }
+            }
+            _ => {
+                return Err(err(
+                    "role:",
+                    &spec.role,
+                    "a role assignment needs exactly one of 'scope' or 'vault' (with an optional 'secret')"
+                        .to_owned(),
+                ));
+            }
+        };
+        let scope = Scope::parse(&scope_text)
+            .map_err(|e| err("scope:", &scope_text, format!("role assignment scope: {e}")))?;
+        let existing = world
+            .role_assignments
+            .iter()
+            .find(|a| {
+                a.principal_id == principal
+                    && a.role_definition_id == role.id
+                    && a.scope.key() == scope.key()
+            })
+            .cloned();
+        if existing.is_some() {
+            continue;
+        }
+        let assignment = RoleAssignment {
+            id: new_uuid(ctx.rng),
+            principal_id: principal,
+            role_definition_id: role.id,
+            scope,
+        };
+        plan.changes.push(format!(
+            "+ role assignment {} for {principal} on {}",
+            role.name, assignment.scope
+        ));
+        world.role_assignments.push(assignment.clone());
+        plan.writes.push(Write::PutRoleAssignment(assignment));
+    }
+    Ok(())
 }
 
 /// Adds a write when the object is new or differs, and mirrors it into `world` so later
