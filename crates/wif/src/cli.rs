@@ -52,6 +52,11 @@ pub enum Command {
     ///
     /// Example: eval "$(wif env)"
     Env(EnvArgs),
+    /// Azure RBAC: role assignments and role definitions.
+    ///
+    /// Example: wif role assignment create --assignee id-workload --role "Key Vault Secrets User" --vault kv-demo
+    #[command(subcommand)]
+    Role(RoleCommand),
 }
 
 /// `wif up`
@@ -176,4 +181,130 @@ pub struct EnvArgs {
     /// Tenant to put in AZURE_TENANT_ID (id, domain or name); the first tenant by default.
     #[arg(long)]
     pub tenant: Option<String>,
+}
+
+/// `wif role …`
+#[derive(Debug, Subcommand)]
+pub enum RoleCommand {
+    /// Role assignments.
+    #[command(subcommand)]
+    Assignment(RoleAssignmentCommand),
+    /// Role definitions (built-in and custom).
+    #[command(subcommand)]
+    Definition(RoleDefinitionCommand),
+}
+
+/// `wif role assignment …`
+#[derive(Debug, Subcommand)]
+pub enum RoleAssignmentCommand {
+    /// List role assignments (at a scope: those that apply there, including inherited ones).
+    ///
+    /// Example: wif role assignment list --assignee id-workload -o table
+    List(RoleAssignmentListArgs),
+    /// Assign a role to a principal at a scope.
+    ///
+    /// Example: wif role assignment create --assignee id-workload --role "Key Vault Secrets User" --vault kv-demo --secret db-password
+    Create(RoleAssignmentCreateArgs),
+    /// Delete role assignments by id, or every one matching --assignee/--role/--scope.
+    ///
+    /// Example: wif role assignment delete --assignee id-workload --role "Key Vault Secrets User" --vault kv-demo
+    Delete(RoleAssignmentDeleteArgs),
+}
+
+/// `wif role assignment list`
+#[derive(Debug, Args)]
+pub struct RoleAssignmentListArgs {
+    /// A managed identity's name, client id or principal id, or an object id.
+    #[arg(long)]
+    pub assignee: Option<String>,
+    /// Role name or GUID.
+    #[arg(long)]
+    pub role: Option<String>,
+    /// ARM scope.
+    #[arg(long)]
+    pub scope: Option<String>,
+    /// A vault (instead of --scope).
+    #[arg(long)]
+    pub vault: Option<String>,
+    /// A secret of --vault.
+    #[arg(long, requires = "vault")]
+    pub secret: Option<String>,
+    /// With a scope, also list assignments below it.
+    #[arg(long)]
+    pub include_descendants: bool,
+    /// Output.
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// `wif role assignment create`
+#[derive(Debug, Args)]
+pub struct RoleAssignmentCreateArgs {
+    /// A managed identity's name, client id or principal id, or an object id.
+    #[arg(long)]
+    pub assignee: String,
+    /// Role name (such as "Key Vault Secrets User") or GUID.
+    #[arg(long)]
+    pub role: String,
+    /// ARM scope, such as /subscriptions/<id>/resourceGroups/<rg>.
+    #[arg(long)]
+    pub scope: Option<String>,
+    /// A vault (instead of --scope).
+    #[arg(long)]
+    pub vault: Option<String>,
+    /// One secret of --vault.
+    #[arg(long, requires = "vault")]
+    pub secret: Option<String>,
+    /// The assignment's GUID (generated when omitted).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Output.
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// `wif role assignment delete`
+#[derive(Debug, Args)]
+pub struct RoleAssignmentDeleteArgs {
+    /// Assignment ids or GUIDs.
+    #[arg(long, num_args = 1..)]
+    pub ids: Option<Vec<String>>,
+    /// A managed identity's name, client id or principal id, or an object id.
+    #[arg(long, conflicts_with = "ids")]
+    pub assignee: Option<String>,
+    /// Role name or GUID.
+    #[arg(long, conflicts_with = "ids")]
+    pub role: Option<String>,
+    /// ARM scope.
+    #[arg(long, conflicts_with = "ids")]
+    pub scope: Option<String>,
+    /// A vault (instead of --scope).
+    #[arg(long, conflicts_with = "ids")]
+    pub vault: Option<String>,
+    /// A secret of --vault.
+    #[arg(long, requires = "vault")]
+    pub secret: Option<String>,
+}
+
+/// `wif role definition …`
+#[derive(Debug, Subcommand)]
+pub enum RoleDefinitionCommand {
+    /// List role definitions.
+    ///
+    /// Example: wif role definition list --name "Key Vault Secrets User"
+    List(RoleDefinitionListArgs),
+}
+
+/// `wif role definition list`
+#[derive(Debug, Args)]
+pub struct RoleDefinitionListArgs {
+    /// Only the role with this name.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Only custom roles.
+    #[arg(long)]
+    pub custom_role_only: bool,
+    /// Output.
+    #[command(flatten)]
+    pub output: OutputArgs,
 }

@@ -7,6 +7,7 @@ mod datadir;
 mod error;
 mod keys;
 mod output;
+mod roles;
 mod topology;
 mod up;
 
@@ -55,6 +56,7 @@ fn main() -> ExitCode {
             }
             Command::Ca(cmd) => commands::ca(&data, cmd),
             Command::Env(args) => commands::env(&data, args),
+            Command::Role(cmd) => roles::role(&data, cmd).await,
         }
     });
     match result {

@@ -549,6 +549,12 @@ pub fn plan(
     Ok(plan)
 }
 
+/// Finds a tenant by handle, id or domain.
+type ResolveTenant<'a> = dyn Fn(&str, &DirectoryData) -> Option<TenantId> + 'a;
+/// Finds a tenant's subscription by name or id (its first when `None`).
+type ResolveSubscription<'a> =
+    dyn Fn(TenantId, Option<&str>, &DirectoryData) -> Option<SubscriptionId> + 'a;
+
 /// Service accounts, vaults, secrets and role assignments: planned after identities, which
 /// they refer to.
 #[allow(
@@ -562,8 +568,8 @@ fn plan_workloads(
     ctx: &PlanContext<'_>,
     plan: &mut Plan,
     world: &mut DirectoryData,
-    resolve_tenant: &dyn Fn(&str, &DirectoryData) -> Option<TenantId>,
-    resolve_subscription: &dyn Fn(TenantId, Option<&str>, &DirectoryData) -> Option<SubscriptionId>,
+    resolve_tenant: &ResolveTenant<'_>,
+    resolve_subscription: &ResolveSubscription<'_>,
 ) -> Result<(), TopologyError> {
     let err = |key: &str, value: &str, message: String| TopologyError {
         file: file.to_owned(),

@@ -15,6 +15,8 @@ mod harness;
 #[cfg(test)]
 mod keys;
 #[cfg(test)]
+mod roles;
+#[cfg(test)]
 mod token;
 #[cfg(test)]
 mod up;
