@@ -13,6 +13,7 @@
 
 pub mod crypto;
 pub mod keys;
+pub mod keyvault;
 pub mod model;
 pub mod snapshot;
 pub mod sqlite;

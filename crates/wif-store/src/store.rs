@@ -8,8 +8,11 @@
 //! appending to them never bumps the revision.
 
 use async_trait::async_trait;
+use wif_core::UnixTime;
 use wif_core::directory::DirectoryData;
+use wif_core::ids::{SecretName, VaultName};
 
+use crate::keyvault::{Deletion, KvAuditQuery, KvAuditRecord, SecretVersion, StoredSecret};
 use crate::model::{SignInQuery, SignInRecord, SigningKeyRecord, Write};
 
 /// Persistent state: the directory, signing keys and the sign-in log.
@@ -43,6 +46,58 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Sign-in records matching `query`, newest first.
     async fn sign_ins(&self, query: &SignInQuery) -> Result<Vec<SignInRecord>, StoreError>;
+
+    // --- Key Vault secrets (data, not directory state: none of these bump the revision) ---
+
+    /// A secret (live or soft-deleted) with all its versions; names compare case-insensitively.
+    async fn kv_secret(
+        &self,
+        vault: &VaultName,
+        name: &SecretName,
+    ) -> Result<Option<StoredSecret>, StoreError>;
+
+    /// Every secret of a vault, live and soft-deleted, ordered by case-folded name.
+    async fn kv_secrets(&self, vault: &VaultName) -> Result<Vec<StoredSecret>, StoreError>;
+
+    /// Adds a version (creating the secret when absent). A soft-deleted secret is a
+    /// [`StoreError::Conflict`]: it must be recovered or purged first.
+    async fn kv_add_version(
+        &self,
+        vault: &VaultName,
+        name: &SecretName,
+        version: &SecretVersion,
+    ) -> Result<(), StoreError>;
+
+    /// Replaces the attributes of an existing version (its value never changes).
+    async fn kv_update_version(
+        &self,
+        vault: &VaultName,
+        name: &SecretName,
+        version: &SecretVersion,
+    ) -> Result<(), StoreError>;
+
+    /// Soft-deletes (`Some`) or recovers (`None`) a secret.
+    async fn kv_set_deletion(
+        &self,
+        vault: &VaultName,
+        name: &SecretName,
+        deletion: Option<Deletion>,
+    ) -> Result<(), StoreError>;
+
+    /// Removes a secret and all its versions for good.
+    async fn kv_purge(&self, vault: &VaultName, name: &SecretName) -> Result<(), StoreError>;
+
+    /// Writes a whole secret from a backup; a [`StoreError::Conflict`] when the name exists.
+    async fn kv_restore(&self, secret: &StoredSecret) -> Result<(), StoreError>;
+
+    /// Purges every soft-deleted secret whose scheduled purge date is at or before `now`.
+    async fn kv_purge_due(&self, now: UnixTime) -> Result<u64, StoreError>;
+
+    /// Appends Key Vault audit records.
+    async fn append_kv_audit(&self, records: &[KvAuditRecord]) -> Result<(), StoreError>;
+
+    /// Key Vault audit records matching `query`, newest first.
+    async fn kv_audit(&self, query: &KvAuditQuery) -> Result<Vec<KvAuditRecord>, StoreError>;
 }
 
 /// Why a store operation failed. Each variant's message says what is wrong and how to fix it.

@@ -13,6 +13,7 @@
 
 mod directory;
 mod integrity;
+mod keyvault;
 mod logs;
 mod workloads;
 
@@ -28,6 +29,7 @@ use wif_core::ids::{
 
 pub use directory::*;
 pub use integrity::*;
+pub use keyvault::*;
 pub use logs::*;
 pub use workloads::*;
 
@@ -77,6 +79,9 @@ macro_rules! store_conformance_tests {
             vault_rules,
             role_assignment_rules,
             role_definition_rules,
+            kv_versions_round_trip,
+            kv_soft_delete_recover_purge_restore,
+            kv_audit_filters,
         );
     };
     (@each $fixture:path; $($name:ident,)*) => {

@@ -2,7 +2,9 @@
 //! interval and wait for a condition with a bounded number of tries (the SQLite driver works on
 //! its own threads, which a paused tokio clock would race with its pool timeouts).
 
+use crate::keyvault::{Deletion, KvAuditQuery, KvAuditRecord, SecretVersion, StoredSecret};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use wif_core::ids::{SecretName, VaultName};
 
 use async_trait::async_trait;
 use uuid::Uuid;
@@ -68,6 +70,65 @@ impl Store for FlakyStore {
     async fn sign_ins(&self, query: &SignInQuery) -> Result<Vec<SignInRecord>, StoreError> {
         self.check()?;
         self.inner.sign_ins(query).await
+    }
+    async fn kv_secret(
+        &self,
+        vault: &VaultName,
+        name: &SecretName,
+    ) -> Result<Option<StoredSecret>, StoreError> {
+        self.check()?;
+        self.inner.kv_secret(vault, name).await
+    }
+    async fn kv_secrets(&self, vault: &VaultName) -> Result<Vec<StoredSecret>, StoreError> {
+        self.check()?;
+        self.inner.kv_secrets(vault).await
+    }
+    async fn kv_add_version(
+        &self,
+        vault: &VaultName,
+        name: &SecretName,
+        version: &SecretVersion,
+    ) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.kv_add_version(vault, name, version).await
+    }
+    async fn kv_update_version(
+        &self,
+        vault: &VaultName,
+        name: &SecretName,
+        version: &SecretVersion,
+    ) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.kv_update_version(vault, name, version).await
+    }
+    async fn kv_set_deletion(
+        &self,
+        vault: &VaultName,
+        name: &SecretName,
+        deletion: Option<Deletion>,
+    ) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.kv_set_deletion(vault, name, deletion).await
+    }
+    async fn kv_purge(&self, vault: &VaultName, name: &SecretName) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.kv_purge(vault, name).await
+    }
+    async fn kv_restore(&self, secret: &StoredSecret) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.kv_restore(secret).await
+    }
+    async fn kv_purge_due(&self, now: UnixTime) -> Result<u64, StoreError> {
+        self.check()?;
+        self.inner.kv_purge_due(now).await
+    }
+    async fn append_kv_audit(&self, records: &[KvAuditRecord]) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.append_kv_audit(records).await
+    }
+    async fn kv_audit(&self, query: &KvAuditQuery) -> Result<Vec<KvAuditRecord>, StoreError> {
+        self.check()?;
+        self.inner.kv_audit(query).await
     }
 }
 

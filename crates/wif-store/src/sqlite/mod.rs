@@ -7,6 +7,7 @@
 //! (up to the 5 s busy timeout) instead of failing halfway with `SQLITE_BUSY`.
 
 mod apply;
+mod keyvault;
 mod rows;
 #[cfg(test)]
 mod tests;
@@ -23,6 +24,10 @@ use sqlx::sqlite::{
 use sqlx::{Row, Sqlite, Transaction};
 use wif_core::directory::DirectoryData;
 
+use wif_core::UnixTime;
+use wif_core::ids::{SecretName, VaultName};
+
+use crate::keyvault::{Deletion, KvAuditQuery, KvAuditRecord, SecretVersion, StoredSecret};
 use crate::model::{SignInQuery, SignInRecord, SigningKeyRecord, Write};
 use crate::store::{Store, StoreError};
 
@@ -42,6 +47,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (
         2,
         include_str!("../../migrations/sqlite/0002_workloads.sql"),
+    ),
+    (
+        3,
+        include_str!("../../migrations/sqlite/0003_keyvault.sql"),
     ),
 ];
 
@@ -353,4 +362,88 @@ impl Store for SqliteStore {
     async fn sign_ins(&self, query: &SignInQuery) -> Result<Vec<SignInRecord>, StoreError> {
         rows::sign_ins(&self.pool, query).await
     }
+
+    async fn kv_secret(
+        &self,
+        vault: &VaultName,
+        name: &SecretName,
+    ) -> Result<Option<StoredSecret>, StoreError> {
+        keyvault::secret(&self.pool, vault, name).await
+    }
+
+    async fn kv_secrets(&self, vault: &VaultName) -> Result<Vec<StoredSecret>, StoreError> {
+        keyvault::secrets(&self.pool, vault).await
+    }
+
+    async fn kv_add_version(
+        &self,
+        vault: &VaultName,
+        name: &SecretName,
+        version: &SecretVersion,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        keyvault::add_version(&mut tx, vault, name, version).await?;
+        commit(tx, "committing a secret version").await
+    }
+
+    async fn kv_update_version(
+        &self,
+        vault: &VaultName,
+        name: &SecretName,
+        version: &SecretVersion,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        keyvault::update_version(&mut tx, vault, name, version).await?;
+        commit(tx, "committing a secret update").await
+    }
+
+    async fn kv_set_deletion(
+        &self,
+        vault: &VaultName,
+        name: &SecretName,
+        deletion: Option<Deletion>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        keyvault::set_deletion(&mut tx, vault, name, deletion).await?;
+        commit(tx, "committing a secret deletion").await
+    }
+
+    async fn kv_purge(&self, vault: &VaultName, name: &SecretName) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        keyvault::purge(&mut tx, vault, name).await?;
+        commit(tx, "committing a purge").await
+    }
+
+    async fn kv_restore(&self, secret: &StoredSecret) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        keyvault::restore(&mut tx, secret).await?;
+        commit(tx, "committing a restore").await
+    }
+
+    async fn kv_purge_due(&self, now: UnixTime) -> Result<u64, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let n = keyvault::purge_due(&mut tx, now).await?;
+        commit(tx, "committing purges").await?;
+        Ok(n)
+    }
+
+    async fn append_kv_audit(&self, records: &[KvAuditRecord]) -> Result<(), StoreError> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.begin_write().await?;
+        for r in records {
+            keyvault::insert_audit(&mut tx, r).await?;
+        }
+        commit(tx, "committing Key Vault audit records").await
+    }
+
+    async fn kv_audit(&self, query: &KvAuditQuery) -> Result<Vec<KvAuditRecord>, StoreError> {
+        keyvault::audit(&self.pool, query).await
+    }
+}
+
+/// Commits a write transaction (an error drops it, which rolls back).
+async fn commit(tx: Transaction<'static, Sqlite>, doing: &str) -> Result<(), StoreError> {
+    tx.commit().await.map_err(|e| db_error(doing, &e))
 }
