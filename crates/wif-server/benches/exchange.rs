@@ -62,6 +62,7 @@ fn bench(c: &mut Criterion) {
         jwks: Arc::new(JwksCache::new(Arc::new(NoFetch), CachePolicy::default())),
         signins,
         policy: StsPolicy::default(),
+        keyvault: None,
     };
     let rng = SeededRandom::new(2);
     let request = ServiceAccountTokenRequest {

@@ -1,5 +1,6 @@
 //! Composition of the routers and the layers around them, in one place and in this order
-//! (outermost first): request id → trace span → timeout → body limit → concurrency limit.
+//! (outermost first): request id → trace span → timeout → body limit → concurrency limit →
+//! Key Vault host dispatch.
 
 use std::time::Duration;
 
@@ -26,6 +27,11 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::sts::router())
         .merge(crate::issuer::router())
         .route("/healthz", axum::routing::get(|| async { "ok" }))
+        // Key Vault hosts (`<vault>.vault.<suffix>`) never reach the routes above.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::keyvault::dispatch,
+        ))
         .with_state(state)
         .layer(tower::limit::ConcurrencyLimitLayer::new(MAX_CONCURRENT))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -2,6 +2,7 @@
 //!
 //! - [`issuer`]: cluster OIDC issuers (KEP-1393 discovery) and service-account token minting;
 //! - [`sts`]: the Entra-compatible token service;
+//! - [`keyvault`]: the Key Vault secrets data plane, one origin per vault;
 //! - [`pki`] and [`tls`]: the local CA and the HTTPS listener;
 //! - [`oidc_fetch`]: OIDC discovery of issuers wif does not host;
 //! - [`signin`]: the sign-in log writer;
@@ -9,6 +10,7 @@
 
 pub mod app;
 pub mod issuer;
+pub mod keyvault;
 pub mod oidc_fetch;
 pub mod pki;
 pub mod rand;

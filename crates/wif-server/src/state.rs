@@ -154,4 +154,6 @@ pub struct AppState {
     pub signins: SignInSink,
     /// Token-service policy.
     pub policy: StsPolicy,
+    /// The Key Vault data plane's store, key and audit log (`None`: Key Vault is not served).
+    pub keyvault: Option<crate::keyvault::KeyVaultState>,
 }

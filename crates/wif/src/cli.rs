@@ -57,6 +57,11 @@ pub enum Command {
     /// Example: wif role assignment create --assignee id-workload --role "Key Vault Secrets User" --vault kv-demo
     #[command(subcommand)]
     Role(RoleCommand),
+    /// Key Vault secrets and the Key Vault audit log.
+    ///
+    /// Example: wif keyvault secret show --vault-name kv-demo --name my-secret
+    #[command(subcommand)]
+    Keyvault(KeyvaultCommand),
 }
 
 /// `wif up`
@@ -304,6 +309,155 @@ pub struct RoleDefinitionListArgs {
     /// Only custom roles.
     #[arg(long)]
     pub custom_role_only: bool,
+    /// Output.
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// `wif keyvault …`
+#[derive(Debug, Subcommand)]
+pub enum KeyvaultCommand {
+    /// Secrets.
+    #[command(subcommand)]
+    Secret(KeyvaultSecretCommand),
+    /// The Key Vault audit log (every data-plane call and its decision).
+    #[command(subcommand)]
+    Audit(KeyvaultAuditCommand),
+}
+
+/// `wif keyvault secret …`
+#[derive(Debug, Subcommand)]
+pub enum KeyvaultSecretCommand {
+    /// Set a secret (adds a new version).
+    ///
+    /// Example: wif keyvault secret set --vault-name kv-demo --name db-password --file ./password.txt
+    Set(SecretSetArgs),
+    /// Show a secret with its value (the latest version, or --version).
+    ///
+    /// Example: wif keyvault secret show --vault-name kv-demo --name my-secret --query value -o tsv
+    Show(SecretShowArgs),
+    /// List a vault's secrets (no values).
+    ///
+    /// Example: wif keyvault secret list --vault-name kv-demo -o table
+    List(SecretListArgs),
+    /// List a vault's soft-deleted secrets.
+    ///
+    /// Example: wif keyvault secret list-deleted --vault-name kv-demo
+    ListDeleted(SecretListArgs),
+    /// Soft-delete a secret (recoverable for the vault's retention period).
+    ///
+    /// Example: wif keyvault secret delete --vault-name kv-demo --name my-secret
+    Delete(SecretNameArgs),
+    /// Recover a soft-deleted secret.
+    ///
+    /// Example: wif keyvault secret recover --vault-name kv-demo --name my-secret
+    Recover(SecretNameArgs),
+    /// Purge a soft-deleted secret for good.
+    ///
+    /// Example: wif keyvault secret purge --vault-name kv-demo --name my-secret
+    Purge(SecretNameArgs),
+}
+
+/// The vault a command works on.
+#[derive(Debug, Args)]
+pub struct VaultArgs {
+    /// Vault name.
+    #[arg(long)]
+    pub vault_name: String,
+}
+
+/// A vault and a secret name.
+#[derive(Debug, Args)]
+pub struct SecretNameArgs {
+    /// The vault.
+    #[command(flatten)]
+    pub vault: VaultArgs,
+    /// Secret name.
+    #[arg(long)]
+    pub name: String,
+}
+
+/// `wif keyvault secret set`
+#[derive(Debug, Args)]
+pub struct SecretSetArgs {
+    /// The vault.
+    #[command(flatten)]
+    pub vault: VaultArgs,
+    /// Secret name.
+    #[arg(long)]
+    pub name: String,
+    /// The value (visible in the process list; prefer --file).
+    #[arg(long, conflicts_with = "file")]
+    pub value: Option<String>,
+    /// Read the value from this file, as is.
+    #[arg(long)]
+    pub file: Option<PathBuf>,
+    /// Content type.
+    #[arg(long)]
+    pub content_type: Option<String>,
+    /// Tags, `key=value` (repeat).
+    #[arg(long = "tags", num_args = 1..)]
+    pub tags: Vec<String>,
+    /// Create the version disabled.
+    #[arg(long)]
+    pub disabled: bool,
+    /// Expire the version after this long (for example 1h, 30d).
+    #[arg(long)]
+    pub expires_in: Option<String>,
+    /// Output.
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// `wif keyvault secret show`
+#[derive(Debug, Args)]
+pub struct SecretShowArgs {
+    /// Vault and name.
+    #[command(flatten)]
+    pub secret: SecretNameArgs,
+    /// A version id (the latest when omitted).
+    #[arg(long)]
+    pub version: Option<String>,
+    /// Output.
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// `wif keyvault secret list`
+#[derive(Debug, Args)]
+pub struct SecretListArgs {
+    /// The vault.
+    #[command(flatten)]
+    pub vault: VaultArgs,
+    /// Output.
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// `wif keyvault audit …`
+#[derive(Debug, Subcommand)]
+pub enum KeyvaultAuditCommand {
+    /// List data-plane calls, newest first.
+    ///
+    /// Example: wif keyvault audit list --denied --since 1h -o table
+    List(KeyvaultAuditListArgs),
+}
+
+/// `wif keyvault audit list`
+#[derive(Debug, Args)]
+pub struct KeyvaultAuditListArgs {
+    /// Only this vault.
+    #[arg(long)]
+    pub vault_name: Option<String>,
+    /// Only refused calls.
+    #[arg(long)]
+    pub denied: bool,
+    /// Only this recent (for example 10m, 2h, 1d).
+    #[arg(long)]
+    pub since: Option<String>,
+    /// At most this many records.
+    #[arg(long, default_value_t = 100)]
+    pub top: usize,
     /// Output.
     #[command(flatten)]
     pub output: OutputArgs,

@@ -8,6 +8,7 @@ mod error;
 mod keys;
 mod output;
 mod roles;
+mod secrets;
 mod topology;
 mod up;
 
@@ -57,6 +58,7 @@ fn main() -> ExitCode {
             Command::Ca(cmd) => commands::ca(&data, cmd),
             Command::Env(args) => commands::env(&data, args),
             Command::Role(cmd) => roles::role(&data, cmd).await,
+            Command::Keyvault(cmd) => secrets::keyvault(&data, cmd).await,
         }
     });
     match result {

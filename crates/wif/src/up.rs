@@ -12,6 +12,7 @@ use wif_core::directory::Directory;
 use wif_core::time::parse_duration;
 use wif_core::{Clock, RandomSource, SystemClock};
 use wif_jose::{CachePolicy, JwksCache};
+use wif_server::keyvault::{self, KeyVaultState};
 use wif_server::oidc_fetch::HttpsJwksFetcher;
 use wif_server::pki::{self, PkiPaths};
 use wif_server::rand::OsRandom;
@@ -99,6 +100,7 @@ pub async fn run(data: &DataDir, args: UpArgs) -> CliResult {
     };
     let mut writes = Vec::new();
     let mut changes = Vec::new();
+    let mut seeds = Vec::new();
     let mut planned = current.clone();
     if let Some((topo, text, name)) = source {
         let ctx = topology::PlanContext {
@@ -110,6 +112,7 @@ pub async fn run(data: &DataDir, args: UpArgs) -> CliResult {
         planned = plan.result;
         writes = plan.writes;
         changes = plan.changes;
+        seeds = plan.secrets;
     }
     writes
         .extend(keys::missing_key_writes(&planned, &store.signing_keys().await?, &kek, now).await?);
@@ -118,6 +121,9 @@ pub async fn run(data: &DataDir, args: UpArgs) -> CliResult {
         for c in &changes {
             tracing::info!(change = %c, "topology applied");
         }
+    }
+    for c in crate::secrets::seed_secrets(store.as_ref(), &kek, rng.as_ref(), now, &seeds).await? {
+        tracing::info!(change = %c, "topology applied");
     }
     warn_on_moved_issuers(&planned, &authority);
 
@@ -128,6 +134,8 @@ pub async fn run(data: &DataDir, args: UpArgs) -> CliResult {
         "localhost".into(),
         "127.0.0.1".into(),
         "::1".into(),
+        // Every vault under the local suffix (`<vault>.vault.localhost`), present or future.
+        "*.vault.localhost".into(),
     ];
     hosts.extend(args.extra_hosts.iter().cloned());
     hosts.dedup();
@@ -136,11 +144,19 @@ pub async fn run(data: &DataDir, args: UpArgs) -> CliResult {
     write_bundle(data, &pki_paths.ca_cert)?;
 
     // The snapshot, and the watcher that keeps it current.
-    let builder = SnapshotBuilder::new(store.clone(), kek.clone(), Vec::new());
+    let names = HostNames::local(authority.clone(), port);
+    let vault_resources = names.vault_suffixes.iter().map(|s| s.resource()).collect();
+    let builder = SnapshotBuilder::new(store.clone(), kek.clone(), vault_resources);
     let handle = SnapshotHandle::new(builder.build(None).await?);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let watcher = builder.spawn_watcher(handle.clone(), Duration::from_secs(1), stopped(stop_rx));
+    let watcher = builder.spawn_watcher(
+        handle.clone(),
+        Duration::from_secs(1),
+        stopped(stop_rx.clone()),
+    );
     let (signins, signin_task) = signin::spawn_writer(store.clone(), 10_000);
+    let (kv_audit, kv_audit_task) = keyvault::spawn_audit_writer(store.clone(), 10_000);
+    let purger = spawn_purger(store.clone(), clock.clone(), stopped(stop_rx));
 
     extra_roots.push(std::fs::read_to_string(&pki_paths.ca_cert)?);
     let fetcher = HttpsJwksFetcher::new(&extra_roots)?;
@@ -149,13 +165,18 @@ pub async fn run(data: &DataDir, args: UpArgs) -> CliResult {
         clock,
         rng,
         authority: authority.clone(),
-        names: HostNames::local(authority.clone(), port),
+        names,
         jwks: Arc::new(JwksCache::new(Arc::new(fetcher), CachePolicy::default())),
         signins,
         policy: StsPolicy {
             token_lifetime,
             ..StsPolicy::default()
         },
+        keyvault: Some(KeyVaultState {
+            store: store.clone(),
+            kek: kek.clone(),
+            audit: kv_audit,
+        }),
     };
     let router = app::router(state);
 
@@ -176,6 +197,7 @@ pub async fn run(data: &DataDir, args: UpArgs) -> CliResult {
     tracing::info!("shutting down");
     let _ = stop_tx.send(true);
     let _ = watcher.await;
+    let _ = purger.await;
     // Every sink clone is gone once the connections are; the writer then flushes and ends.
     if tokio::time::timeout(Duration::from_secs(10), signin_task)
         .await
@@ -183,7 +205,38 @@ pub async fn run(data: &DataDir, args: UpArgs) -> CliResult {
     {
         tracing::warn!("the sign-in log writer did not finish flushing within 10 s");
     }
+    if tokio::time::timeout(Duration::from_secs(10), kv_audit_task)
+        .await
+        .is_err()
+    {
+        tracing::warn!("the Key Vault audit writer did not finish flushing within 10 s");
+    }
     Ok(())
+}
+
+/// Purges soft-deleted secrets whose retention has ended, every five minutes, until `stop`.
+fn spawn_purger(
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let work = async {
+            let mut tick = tokio::time::interval(Duration::from_secs(300));
+            loop {
+                tick.tick().await;
+                match store.kv_purge_due(clock.now()).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(purged = n, "purged deleted secrets past retention"),
+                    Err(e) => tracing::warn!(error = %e, "purging deleted secrets failed"),
+                }
+            }
+        };
+        tokio::select! {
+            () = work => {}
+            () = stop => {}
+        }
+    })
 }
 
 async fn stopped(mut rx: tokio::sync::watch::Receiver<bool>) {

@@ -239,6 +239,7 @@ impl Harness {
             jwks: Arc::new(JwksCache::new(fetcher.clone(), CachePolicy::default())),
             signins,
             policy: StsPolicy::default(),
+            keyvault: None,
         };
         let router = app::router(state.clone());
         Self {
