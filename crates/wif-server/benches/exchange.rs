@@ -75,6 +75,8 @@ fn bench(c: &mut Criterion) {
             "workload-0".into(),
             "0f0e0d0c-0b0a-4908-8706-050403020100".into(),
         )),
+        service_account_uid: None,
+        drill: false,
     };
     let assertion =
         mint_service_account_token(&fixture.cluster, &rsa_key(CLUSTER_KEY), &request, now, &rng)

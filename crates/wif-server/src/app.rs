@@ -20,19 +20,54 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 /// Most requests served at once; beyond it requests queue.
 pub const MAX_CONCURRENT: usize = 4096;
 
-/// The whole HTTP surface of a wif node.
+/// The whole HTTP surface of a wif node. A request is answered as the authority its host
+/// names (see [`crate::state::HostNames`]): each extra authority (such as
+/// `login.microsoftonline.com`) gets the same routes over a state whose canonical authority is
+/// that one, so its discovery documents and issuers name it.
 pub fn router(state: AppState) -> Router {
+    let extra: Vec<Router> = state
+        .names
+        .authorities
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            if i == 0 {
+                Router::new()
+            } else {
+                routes(AppState {
+                    authority: a.clone(),
+                    ..state.clone()
+                })
+            }
+        })
+        .collect();
+    let extra = std::sync::Arc::new(extra);
     let request_id = HeaderName::from_static("x-request-id");
-    Router::new()
-        .merge(crate::sts::router())
-        .merge(crate::issuer::router())
-        .route("/healthz", axum::routing::get(|| async { "ok" }))
-        // Key Vault hosts (`<vault>.vault.<suffix>`) never reach the routes above.
+    routes(state.clone())
         .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            crate::keyvault::dispatch,
+            state,
+            move |st: axum::extract::State<AppState>,
+                  req: axum::extract::Request,
+                  next: axum::middleware::Next| {
+                let extra = extra.clone();
+                async move {
+                    use tower::ServiceExt as _;
+                    match crate::keyvault::target(&st, &req) {
+                        crate::keyvault::HostTarget::Vault(name, suffix, port) => {
+                            crate::keyvault::serve_vault(&st, req, &name, &suffix, port).await
+                        }
+                        crate::keyvault::HostTarget::Authority(i) => match extra.get(i) {
+                            Some(r) => match r.clone().oneshot(req).await {
+                                Ok(resp) => resp,
+                                Err(never) => match never {},
+                            },
+                            None => next.run(req).await,
+                        },
+                        crate::keyvault::HostTarget::Canonical => next.run(req).await,
+                    }
+                }
+            },
         ))
-        .with_state(state)
         .layer(tower::limit::ConcurrencyLimitLayer::new(MAX_CONCURRENT))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(
@@ -51,4 +86,13 @@ pub fn router(state: AppState) -> Router {
         )
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+}
+
+/// The issuer and token-service routes over one state.
+fn routes(state: AppState) -> Router {
+    Router::new()
+        .merge(crate::sts::router())
+        .merge(crate::issuer::router())
+        .route("/healthz", axum::routing::get(|| async { "ok" }))
+        .with_state(state)
 }

@@ -19,6 +19,7 @@ use crate::signin::SignInSink;
 pub struct Authority {
     origin: String,
     host_port: String,
+    entra: bool,
 }
 
 impl Authority {
@@ -32,7 +33,23 @@ impl Authority {
         Self {
             origin: format!("https://{host_port}"),
             host_port,
+            entra: false,
         }
+    }
+
+    /// wif answering as Entra's public-cloud authority, `https://login.microsoftonline.com`
+    /// (`wif up --azure-names`). Its v1 tokens carry Entra's own v1 issuer,
+    /// `https://sts.windows.net/<tid>/`.
+    pub fn entra() -> Self {
+        Self {
+            entra: true,
+            ..Self::new(ENTRA_HOST, 443)
+        }
+    }
+
+    /// Whether this is [`Authority::entra`].
+    pub fn is_entra(&self) -> bool {
+        self.entra
     }
 
     /// `https://host:port` (no trailing slash).
@@ -45,9 +62,14 @@ impl Authority {
         &self.host_port
     }
 
-    /// The v1 token issuer of a tenant (Entra: `https://sts.windows.net/<tid>/`).
+    /// The v1 token issuer of a tenant: `<origin>/<tid>/`, or Entra's
+    /// `https://sts.windows.net/<tid>/` for [`Authority::entra`].
     pub fn tenant_v1_issuer(&self, tenant: &TenantId) -> String {
-        format!("{}/{tenant}/", self.origin)
+        if self.entra {
+            format!("https://sts.windows.net/{tenant}/")
+        } else {
+            format!("{}/{tenant}/", self.origin)
+        }
     }
 
     /// The v2 issuer of a tenant (Entra: `https://login.microsoftonline.com/<tid>/v2.0`).
@@ -114,6 +136,34 @@ impl HostNames {
                 port,
             }],
         }
+    }
+}
+
+/// Entra's public-cloud authority host.
+pub const ENTRA_HOST: &str = "login.microsoftonline.com";
+
+impl HostNames {
+    /// Local names plus Azure names: wif also answers as `login.microsoftonline.com` and serves
+    /// vaults as `<vault>.vault.azure.net`, both on port 443.
+    pub fn with_azure_names(mut self) -> Self {
+        self.authorities.push(Authority::entra());
+        self.vault_suffixes.push(VaultSuffix {
+            suffix: "vault.azure.net".to_owned(),
+            port: 443,
+        });
+        self
+    }
+
+    /// The authority a request for `host` (without port) is answered as: one of
+    /// [`HostNames::authorities`] by host name, else the canonical one. A `Host` header never
+    /// makes wif put an arbitrary name into issuers.
+    pub fn authority_for_host(&self, host: &str) -> Option<&Authority> {
+        self.authorities.iter().skip(1).find(|a| {
+            a.host_port()
+                .split(':')
+                .next()
+                .is_some_and(|h| h.eq_ignore_ascii_case(host.trim_end_matches('.')))
+        })
     }
 }
 

@@ -62,6 +62,17 @@ pub enum Command {
     /// Example: wif keyvault secret show --vault-name kv-demo --name my-secret
     #[command(subcommand)]
     Keyvault(KeyvaultCommand),
+    /// Print, apply (--apply) or remove (--remove) the hosts-file entries for every name wif
+    /// serves: `<vault>.vault.localhost`, and with Azure names login.microsoftonline.com and
+    /// `<vault>.vault.azure.net`.
+    ///
+    /// Example: sudo wif hosts --apply
+    Hosts(HostsArgs),
+    /// Run a command as if it were a pod with workload identity: the projected token file
+    /// (refreshed like kubelet does), the webhook's variables and CA trust.
+    ///
+    /// Example: wif run --cluster aks-demo --service-account default/workload -- python app.py
+    Run(RunArgs),
 }
 
 /// `wif up`
@@ -88,6 +99,13 @@ pub struct UpArgs {
     /// Extra CA certificates (PEM) to trust when fetching the keys of external issuers.
     #[arg(long = "trust-ca")]
     pub trust_ca: Vec<PathBuf>,
+    /// Also answer as login.microsoftonline.com and <vault>.vault.azure.net on --azure-listen
+    /// (port 443), so code written for Azure runs unchanged (apply `wif hosts --apply` too).
+    #[arg(long)]
+    pub azure_names: bool,
+    /// Where to serve the Azure names.
+    #[arg(long, default_value = "127.0.0.1:443", requires = "azure_names")]
+    pub azure_listen: SocketAddr,
 }
 
 /// `wif token`
@@ -461,4 +479,45 @@ pub struct KeyvaultAuditListArgs {
     /// Output.
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+/// `wif run`
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Cluster name.
+    #[arg(long)]
+    pub cluster: String,
+    /// The service account, NAMESPACE/NAME.
+    #[arg(long)]
+    pub service_account: String,
+    /// Pod name the token is bound to (generated when omitted).
+    #[arg(long)]
+    pub pod: Option<String>,
+    /// Token lifetime, overriding the service account's annotation (default 1h). Values below
+    /// 1h (down to 10s) are for expiry drills only: the webhook allows 1h to 24h.
+    #[arg(long)]
+    pub token_expiration: Option<String>,
+    /// The command and its arguments, after `--`.
+    #[arg(last = true, required = true, num_args = 1..)]
+    pub command: Vec<String>,
+}
+
+/// `wif hosts`
+#[derive(Debug, Args)]
+pub struct HostsArgs {
+    /// Write the block into the hosts file (replacing this data directory's earlier block).
+    #[arg(long, conflicts_with = "remove")]
+    pub apply: bool,
+    /// Remove this data directory's block from the hosts file.
+    #[arg(long)]
+    pub remove: bool,
+    /// The hosts file.
+    #[arg(long, default_value = "/etc/hosts")]
+    pub file: PathBuf,
+    /// Include the Azure names even if the server does not run with --azure-names.
+    #[arg(long)]
+    pub azure_names: bool,
+    /// The address the names map to (default: the listener's, 127.0.0.1).
+    #[arg(long)]
+    pub address: Option<String>,
 }

@@ -20,14 +20,14 @@ use crate::error::{CliError, CliResult};
 use crate::output::render;
 use crate::up::open_store;
 
-async fn snapshot(data: &DataDir) -> CliResult<Snapshot> {
+pub(crate) async fn snapshot(data: &DataDir) -> CliResult<Snapshot> {
     let (store, kek) = open_store(data).await?;
     Ok(SnapshotBuilder::new(store, kek, Vec::new())
         .build(None)
         .await?)
 }
 
-fn find_cluster<'a>(snap: &'a Snapshot, name: &str) -> CliResult<&'a Cluster> {
+pub(crate) fn find_cluster<'a>(snap: &'a Snapshot, name: &str) -> CliResult<&'a Cluster> {
     match snap.directory.clusters_named(name).as_slice() {
         [one] => Ok(one),
         [] => {
@@ -85,6 +85,8 @@ pub async fn token(data: &DataDir, args: TokenArgs) -> CliResult {
         expiration,
         backdate,
         pod,
+        service_account_uid: None,
+        drill: false,
     };
     let token = mint_service_account_token(cluster, &keys.active, &req, SystemClock.now(), &rng)?;
     match args.out {
@@ -223,9 +225,10 @@ pub fn ca(data: &DataDir, cmd: CaCommand) -> CliResult {
     }
 }
 
-/// The shell exports an SDK needs to use the server described by `info` for `tenant_id`: the
-/// authority, the tenant, and CA trust for Python (requests, aiohttp), Rust and Node.
-pub fn env_exports(info: &crate::datadir::ServerInfo, tenant_id: &str) -> String {
+/// The variables that make each SDK trust wif's CA: Python (requests, aiohttp), Rust (rustls
+/// native roots) and Node. Python and OpenSSL replace their trust store with the file they are
+/// given, so they get a bundle of the system roots plus wif's CA.
+pub fn ca_env(info: &crate::datadir::ServerInfo) -> Vec<(&'static str, String)> {
     let ca = info.ca_path.display().to_string();
     let bundle = info.ca_path.with_file_name("bundle.pem");
     let bundle = if bundle.exists() {
@@ -233,17 +236,30 @@ pub fn env_exports(info: &crate::datadir::ServerInfo, tenant_id: &str) -> String
     } else {
         ca.clone()
     };
-    let q = |s: &str| format!("'{}'", s.replace('\'', "'\\''"));
-    [
-        ("AZURE_AUTHORITY_HOST", info.authority.clone()),
-        ("AZURE_TENANT_ID", tenant_id.to_owned()),
+    vec![
         ("REQUESTS_CA_BUNDLE", bundle.clone()),
         ("SSL_CERT_FILE", bundle),
         ("NODE_EXTRA_CA_CERTS", ca),
     ]
-    .iter()
-    .map(|(k, v)| format!("export {k}={}\n", q(v)))
-    .collect()
+}
+
+/// The shell exports an SDK needs to use the server described by `info` for `tenant_id`: the
+/// authority, the tenant, and CA trust for Python (requests, aiohttp), Rust and Node.
+pub fn env_exports(info: &crate::datadir::ServerInfo, tenant_id: &str) -> String {
+    let q = |s: &str| format!("'{}'", s.replace('\'', "'\\''"));
+    let authority = if info.azure_names {
+        "https://login.microsoftonline.com/".to_owned()
+    } else {
+        info.authority.clone()
+    };
+    let mut vars = vec![
+        ("AZURE_AUTHORITY_HOST", authority),
+        ("AZURE_TENANT_ID", tenant_id.to_owned()),
+    ];
+    vars.extend(ca_env(info));
+    vars.iter()
+        .map(|(k, v)| format!("export {k}={}\n", q(v)))
+        .collect()
 }
 
 /// `wif env`

@@ -68,6 +68,27 @@ pub struct ServerInfo {
     pub clusters: Vec<ClusterInfo>,
     /// Managed identities.
     pub identities: Vec<IdentityInfo>,
+    /// Whether wif also answers as login.microsoftonline.com and `<vault>.vault.azure.net`.
+    #[serde(default)]
+    pub azure_names: bool,
+    /// Where the Azure names are served (`127.0.0.1:443`).
+    #[serde(default)]
+    pub azure_address: Option<String>,
+    /// Vault URLs, by vault name.
+    #[serde(default)]
+    pub vaults: Vec<VaultInfo>,
+}
+
+/// A vault in [`ServerInfo`].
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct VaultInfo {
+    /// Name.
+    pub name: String,
+    /// The vault URL with local names.
+    pub url: String,
+    /// The vault URL with Azure names, when they are served.
+    #[serde(default)]
+    pub azure_url: Option<String>,
 }
 
 /// A tenant in [`ServerInfo`].

@@ -5,9 +5,11 @@ mod cli;
 mod commands;
 mod datadir;
 mod error;
+mod hosts;
 mod keys;
 mod output;
 mod roles;
+mod run;
 mod secrets;
 mod topology;
 mod up;
@@ -48,7 +50,8 @@ fn main() -> ExitCode {
     };
     let data = DataDir::new(cli.data_dir.clone());
     let result = runtime.block_on(async move {
-        match cli.command {
+        let done = match cli.command {
+            Command::Run(args) => return run::run(&data, args).await,
             Command::Up(args) => up::run(&data, args).await,
             Command::Token(args) => commands::token(&data, args).await,
             Command::Keys(cmd) => commands::keys(&data, cmd).await,
@@ -59,10 +62,12 @@ fn main() -> ExitCode {
             Command::Env(args) => commands::env(&data, args),
             Command::Role(cmd) => roles::role(&data, cmd).await,
             Command::Keyvault(cmd) => secrets::keyvault(&data, cmd).await,
-        }
+            Command::Hosts(args) => hosts::hosts(&data, args).await,
+        };
+        done.map(|()| 0)
     });
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE

@@ -24,7 +24,7 @@ use wif_store::sqlite::SqliteStore;
 use wif_store::store::Store;
 
 use crate::cli::UpArgs;
-use crate::datadir::{ClusterInfo, DataDir, IdentityInfo, ServerInfo, TenantInfo};
+use crate::datadir::{ClusterInfo, DataDir, IdentityInfo, ServerInfo, TenantInfo, VaultInfo};
 use crate::error::{CliError, CliResult};
 use crate::{keys, topology};
 
@@ -137,6 +137,11 @@ pub async fn run(data: &DataDir, args: UpArgs) -> CliResult {
         // Every vault under the local suffix (`<vault>.vault.localhost`), present or future.
         "*.vault.localhost".into(),
     ];
+    if args.azure_names {
+        for name in AZURE_CERT_NAMES {
+            hosts.push((*name).to_owned());
+        }
+    }
     hosts.extend(args.extra_hosts.iter().cloned());
     hosts.dedup();
     let identity = pki::ensure(&pki_paths, &hosts, now)?;
@@ -144,7 +149,22 @@ pub async fn run(data: &DataDir, args: UpArgs) -> CliResult {
     write_bundle(data, &pki_paths.ca_cert)?;
 
     // The snapshot, and the watcher that keeps it current.
-    let names = HostNames::local(authority.clone(), port);
+    let mut names = HostNames::local(authority.clone(), port);
+    let azure_listener = if args.azure_names {
+        names = names.with_azure_names();
+        Some(TcpListener::bind(args.azure_listen).await.map_err(|e| {
+            CliError::msg(format!(
+                "cannot listen on {} for the Azure names: {e} (port 443 needs root or CAP_NET_BIND_SERVICE; choose another with --azure-listen)",
+                args.azure_listen
+            ))
+        })?)
+    } else {
+        None
+    };
+    let azure_addr = match &azure_listener {
+        Some(l) => Some(l.local_addr()?),
+        None => None,
+    };
     let vault_resources = names.vault_suffixes.iter().map(|s| s.resource()).collect();
     let builder = SnapshotBuilder::new(store.clone(), kek.clone(), vault_resources);
     let handle = SnapshotHandle::new(builder.build(None).await?);
@@ -180,12 +200,19 @@ pub async fn run(data: &DataDir, args: UpArgs) -> CliResult {
     };
     let router = app::router(state);
 
-    let info = server_info(
+    let mut info = server_info(
         &authority,
         port,
         &pki_paths.ca_cert,
         &handle.load().directory,
     );
+    info.azure_names = args.azure_names;
+    info.azure_address = azure_addr.map(|a| a.to_string());
+    for v in &mut info.vaults {
+        if args.azure_names {
+            v.azure_url = Some(format!("https://{}.vault.azure.net/", v.name));
+        }
+    }
     let info_json = serde_json::to_vec_pretty(&info)?;
     pki::write_atomic(&data.server_info(), &info_json, 0o644)?;
     if let Some(ready) = &args.ready_file {
@@ -193,7 +220,26 @@ pub async fn run(data: &DataDir, args: UpArgs) -> CliResult {
     }
     print_summary(&info, data);
 
-    tls::serve(listener, tls_config, router, shutdown_signal()).await;
+    let (down_tx, down_rx) = tokio::sync::watch::channel(false);
+    let signal_task = tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = down_tx.send(true);
+    });
+    match azure_listener {
+        Some(azure) => {
+            tokio::join!(
+                tls::serve(
+                    listener,
+                    tls_config.clone(),
+                    router.clone(),
+                    stopped(down_rx.clone())
+                ),
+                tls::serve(azure, tls_config, router, stopped(down_rx)),
+            );
+        }
+        None => tls::serve(listener, tls_config, router, stopped(down_rx)).await,
+    }
+    signal_task.abort();
     tracing::info!("shutting down");
     let _ = stop_tx.send(true);
     let _ = watcher.await;
@@ -238,6 +284,14 @@ fn spawn_purger(
         }
     })
 }
+
+/// The names the certificate carries in Azure-names mode.
+const AZURE_CERT_NAMES: &[&str] = &[
+    "login.microsoftonline.com",
+    "login.windows.net",
+    "*.vault.azure.net",
+    "*.blob.core.windows.net",
+];
 
 async fn stopped(mut rx: tokio::sync::watch::Receiver<bool>) {
     while !*rx.borrow() {
@@ -322,6 +376,21 @@ fn server_info(authority: &Authority, port: u16, ca: &Path, dir: &Directory) -> 
                 resource_id: m.resource_id(),
             })
             .collect(),
+        azure_names: false,
+        azure_address: None,
+        vaults: d
+            .vaults
+            .iter()
+            .map(|v| VaultInfo {
+                name: v.name.to_string(),
+                url: if port == 443 {
+                    format!("https://{}.vault.localhost/", v.name)
+                } else {
+                    format!("https://{}.vault.localhost:{port}/", v.name)
+                },
+                azure_url: None,
+            })
+            .collect(),
     }
 }
 
@@ -342,16 +411,33 @@ fn print_summary(info: &ServerInfo, data: &DataDir) {
             m.name, m.client_id
         ));
     }
+    for v in &info.vaults {
+        out.push_str(&format!("  vault      {}  {}", v.name, v.url));
+        if let Some(a) = &v.azure_url {
+            out.push_str(&format!("  {a}"));
+        }
+        out.push('\n');
+    }
+    if let Some(addr) = &info.azure_address {
+        out.push_str(&format!(
+            "  Azure names on {addr}: login.microsoftonline.com, <vault>.vault.azure.net\n"
+        ));
+    }
+    if !info.vaults.is_empty() || info.azure_names {
+        out.push_str(
+            "  host names: `sudo wif hosts --apply` maps them to this machine (see docs/host-names.md)\n",
+        );
+    }
     if let Some(t) = info.tenants.first() {
         out.push_str("\nSDK environment (`eval \"$(wif env)\"` prints the same):\n");
         for line in crate::commands::env_exports(info, &t.id).lines() {
             out.push_str(&format!("  {line}\n"));
         }
     }
-    if let (Some(c), Some(m)) = (info.clusters.first(), info.identities.first()) {
+    if let Some(c) = info.clusters.first() {
         out.push_str(&format!(
-            "\nTry it (in another shell):\n  eval \"$(wif env)\"\n  wif token --cluster {} --namespace default --service-account workload --out /tmp/wif-token\n  export AZURE_CLIENT_ID={} AZURE_FEDERATED_TOKEN_FILE=/tmp/wif-token\n  python -c 'from azure.identity import DefaultAzureCredential as C; print(C().get_token(\"https://vault.azure.net/.default\").token[:32])'\n",
-            c.name, m.client_id
+            "\nTry it (in another shell):\n  wif run --cluster {} --service-account default/workload -- python -c 'from azure.identity import DefaultAzureCredential as C; print(C().get_token(\"https://vault.azure.net/.default\").token[:32])'\n",
+            c.name
         ));
     }
     out.push_str("\nCtrl-C stops it.\n");

@@ -14,9 +14,8 @@ mod wire;
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{HeaderValue, Method, StatusCode};
-use axum::middleware::Next;
 use axum::response::Response;
 use wif_core::directory::Vault;
 use wif_core::ids::VaultName;
@@ -72,16 +71,45 @@ fn host_port(req: &Request) -> Option<(String, Option<u16>)> {
     Some((parsed.host().to_owned(), parsed.port_u16()))
 }
 
-/// Middleware: Key Vault requests go to the Key Vault service, everything else on.
-pub async fn dispatch(State(st): State<AppState>, req: Request, next: Next) -> Response {
-    let vault = host_port(&req).and_then(|(host, port)| {
-        vault_host(&host, &st.names.vault_suffixes)
-            .map(|(name, suffix)| (name, suffix.clone(), port))
-    });
-    match vault {
-        Some((name, suffix, port)) => handle(&st, req, &name, &suffix, port).await,
-        None => next.run(req).await,
+/// What a request's host selects.
+#[derive(Debug)]
+pub enum HostTarget {
+    /// A vault: its name, the suffix it came through, and the port.
+    Vault(String, VaultSuffix, Option<u16>),
+    /// One of the other authorities wif answers as (index into `names.authorities`).
+    Authority(usize),
+    /// The canonical authority.
+    Canonical,
+}
+
+/// Classifies a request by its host.
+pub fn target(st: &AppState, req: &Request) -> HostTarget {
+    let Some((host, port)) = host_port(req) else {
+        return HostTarget::Canonical;
+    };
+    if let Some((name, suffix)) = vault_host(&host, &st.names.vault_suffixes) {
+        return HostTarget::Vault(name, suffix.clone(), port);
     }
+    match st.names.authority_for_host(&host) {
+        Some(a) => st
+            .names
+            .authorities
+            .iter()
+            .position(|x| x == a)
+            .map_or(HostTarget::Canonical, HostTarget::Authority),
+        None => HostTarget::Canonical,
+    }
+}
+
+/// Serves a Key Vault request for vault `name` under `suffix`.
+pub async fn serve_vault(
+    st: &AppState,
+    req: Request,
+    name: &str,
+    suffix: &VaultSuffix,
+    port: Option<u16>,
+) -> Response {
+    handle(st, req, name, suffix, port).await
 }
 
 /// One Key Vault request, with the vault it addresses.

@@ -367,6 +367,8 @@ impl Harness {
                 "workload-0".into(),
                 "0f0e0d0c-0b0a-4908-8706-050403020100".into(),
             )),
+            service_account_uid: None,
+            drill: false,
         };
         mint_service_account_token(
             &self.fixture.cluster,
