@@ -133,6 +133,11 @@ impl Reply {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
+
+    /// The body as text, for failure messages.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
 }
 
 /// A token request: the path and the form fields, in order.
@@ -230,6 +235,8 @@ impl Harness {
         let clock = Arc::new(TestClock::at(now));
         let fetcher = Arc::new(FakeFetcher::default());
         let (signins, writer) = signin::spawn_writer(fixture.store.clone(), 1024);
+        let (kv_audit, _kv_audit_task) =
+            wif_server::keyvault::spawn_audit_writer(fixture.store.clone(), 1024);
         let state = AppState {
             snapshot: handle.clone(),
             clock: clock.clone(),
@@ -239,7 +246,11 @@ impl Harness {
             jwks: Arc::new(JwksCache::new(fetcher.clone(), CachePolicy::default())),
             signins,
             policy: StsPolicy::default(),
-            keyvault: None,
+            keyvault: Some(wif_server::keyvault::KeyVaultState {
+                store: fixture.store.clone(),
+                kek: fixture.kek.clone(),
+                audit: kv_audit,
+            }),
         };
         let router = app::router(state.clone());
         Self {
@@ -412,7 +423,7 @@ impl Harness {
         let next = SnapshotBuilder::new(
             self.fixture.store.clone(),
             self.fixture.kek.clone(),
-            Vec::new(),
+            vec!["https://vault.localhost:8443".to_owned()],
         )
         .build(Some(&old))
         .await

@@ -15,6 +15,8 @@ mod harness;
 #[cfg(test)]
 mod issuer;
 #[cfg(test)]
+mod keyvault;
+#[cfg(test)]
 mod properties;
 #[cfg(test)]
 mod rotation;
