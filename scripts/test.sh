@@ -4,7 +4,10 @@
 #   ./scripts/test.sh                 everything
 #   ./scripts/test.sh --fast          skip cargo fmt and clippy
 #   ./scripts/test.sh --only rust     fmt, clippy, cargo test
-#   ./scripts/test.sh --only python   build wif, then compat/python (real azure-identity)
+#   ./scripts/test.sh --only python   build wif, then compat/python (real azure-identity and, for Key
+#                                     Vault, azure-keyvault-secrets, @azure/keyvault-secrets and the Rust
+#                                     azure_security_keyvault_secrets; it edits /etc/hosts via `wif hosts`
+#                                     and serves the Azure names on 127.0.0.1:443, so it needs root)
 #   ./scripts/test.sh --only node     build wif, then compat/node (real @azure/identity)
 #
 # It installs what the suites need itself: a venv in compat/python/.venv from compat/python/requirements.txt
@@ -126,6 +129,45 @@ if wants python || wants node; then
   pass
 fi
 
+# ---- Node packages (the Node suite, and the Key Vault tests of the Python suite) ----------------------------
+
+if wants python || wants node; then
+  step "node compat: npm ci"
+  command -v node >/dev/null || { echo "test.sh: node not found; the Node suite needs Node.js 20+" >&2; exit 1; }
+  command -v npm >/dev/null || { echo "test.sh: npm not found" >&2; exit 1; }
+  node_major="$(node -p 'process.versions.node.split(".")[0]')"
+  ((node_major >= 20)) || { echo "test.sh: Node.js $(node --version) is too old; need 20+" >&2; exit 1; }
+  modules="compat/node/node_modules"
+  want_stamp="$(
+    {
+      cat compat/node/package.json compat/node/package-lock.json
+      node --version
+    } | sha256sum | cut -d' ' -f1
+  )"
+  stamp_file="$modules/.wif-lock.sha256"
+  if [[ -d "$modules/@azure/identity" ]] && [[ "$(cat "$stamp_file" 2>/dev/null)" == "$want_stamp" ]]; then
+    echo "up to date ($modules)"
+  else
+    (cd compat/node && npm ci --no-audit --no-fund --loglevel=error)
+    echo "$want_stamp" >"$stamp_file"
+  fi
+  pass
+
+fi
+
+# ---- the Rust SDK client (compat/rust: azure_identity + azure_security_keyvault_secrets) --------------------
+
+if wants python; then
+  step "rust compat: cargo build compat/rust"
+  # Its own lock file and target directory: a client of wif, not part of the workspace.
+  cargo build --release --manifest-path compat/rust/Cargo.toml "${locked[@]}" \
+    --target-dir "$target_dir/compat-rust"
+  WIF_COMPAT_RUST_BIN="$target_dir/compat-rust/release/wif-compat-rust"
+  [[ -x "$WIF_COMPAT_RUST_BIN" ]] || { echo "test.sh: no $WIF_COMPAT_RUST_BIN" >&2; exit 1; }
+  export WIF_COMPAT_RUST_BIN
+  pass
+fi
+
 # ---- Python compatibility: the real azure-identity ---------------------------------------------------------
 
 if wants python; then
@@ -168,27 +210,6 @@ fi
 # ---- Node compatibility: the real @azure/identity ----------------------------------------------------------
 
 if wants node; then
-  step "node compat: npm ci"
-  command -v node >/dev/null || { echo "test.sh: node not found; the Node suite needs Node.js 20+" >&2; exit 1; }
-  command -v npm >/dev/null || { echo "test.sh: npm not found" >&2; exit 1; }
-  node_major="$(node -p 'process.versions.node.split(".")[0]')"
-  ((node_major >= 20)) || { echo "test.sh: Node.js $(node --version) is too old; need 20+" >&2; exit 1; }
-  modules="compat/node/node_modules"
-  want_stamp="$(
-    {
-      cat compat/node/package.json compat/node/package-lock.json
-      node --version
-    } | sha256sum | cut -d' ' -f1
-  )"
-  stamp_file="$modules/.wif-lock.sha256"
-  if [[ -d "$modules/@azure/identity" ]] && [[ "$(cat "$stamp_file" 2>/dev/null)" == "$want_stamp" ]]; then
-    echo "up to date ($modules)"
-  else
-    (cd compat/node && npm ci --no-audit --no-fund --loglevel=error)
-    echo "$want_stamp" >"$stamp_file"
-  fi
-  pass
-
   step "node compat: node --test"
   shopt -s nullglob
   node_tests=(compat/node/*.test.mjs)

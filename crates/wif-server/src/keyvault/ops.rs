@@ -120,7 +120,10 @@ pub(super) async fn run(
     audit: &mut KvAuditRecord,
 ) -> (Result<Response, KvError>, Option<String>) {
     let op = Op::parse(req.method(), req.uri().path());
-    // Authentication comes first, before the path or the body are looked at.
+    if let Some(op) = &op {
+        audit.operation = op.describe().0.to_owned();
+    }
+    // Authentication comes first, before the body is looked at.
     let caller = match auth::authenticate(st, ctx, req.headers()) {
         Ok(c) => c,
         Err(e) => {

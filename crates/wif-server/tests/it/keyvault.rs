@@ -407,7 +407,9 @@ async fn soft_delete_recover_purge() {
     kv.h.clock.advance(7 * 86_400);
     let later = kv.h.now().as_secs();
     let fresh = kv.forged(TENANT_KEY, |c| c["exp"] = json!(later + 3600));
-    let r = kv.send("GET", "/deletedsecrets/db", Some(&fresh), None).await;
+    let r = kv
+        .send("GET", "/deletedsecrets/db", Some(&fresh), None)
+        .await;
     assert_eq!(r.status, 404, "{}", r.text());
 }
 
@@ -557,7 +559,10 @@ async fn bad_requests_get_key_vault_errors() {
     let r = kv
         .call("PUT", "/secrets/bad_name", Some(json!({"value": "v"})))
         .await;
-    assert_eq!((r.status.as_u16(), error(&r).0.as_str()), (400, "BadParameter"));
+    assert_eq!(
+        (r.status.as_u16(), error(&r).0.as_str()),
+        (400, "BadParameter")
+    );
     let r = kv
         .call("PUT", "/secrets/db", Some(json!({"contentType": "x"})))
         .await;
@@ -575,7 +580,10 @@ async fn bad_requests_get_key_vault_errors() {
     // A vault that does not exist.
     let req = Request::get(format!("/secrets?{API}")).header("host", "nope.vault.localhost:8443");
     let r = kv.h.send(req.body(Body::empty()).unwrap()).await;
-    assert_eq!((r.status.as_u16(), error(&r).0.as_str()), (404, "VaultNotFound"));
+    assert_eq!(
+        (r.status.as_u16(), error(&r).0.as_str()),
+        (404, "VaultNotFound")
+    );
     // Other hosts still reach the token service.
     assert_eq!(
         kv.h.get(&format!(

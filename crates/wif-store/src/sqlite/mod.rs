@@ -48,10 +48,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         2,
         include_str!("../../migrations/sqlite/0002_workloads.sql"),
     ),
-    (
-        3,
-        include_str!("../../migrations/sqlite/0003_keyvault.sql"),
-    ),
+    (3, include_str!("../../migrations/sqlite/0003_keyvault.sql")),
 ];
 
 /// A [`Store`] on an SQLite database file.
