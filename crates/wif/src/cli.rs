@@ -353,6 +353,7 @@ pub enum KeyvaultSecretCommand {
     /// Show a secret with its value (the latest version, or --version).
     ///
     /// Example: wif keyvault secret show --vault-name kv-demo --name my-secret --query value -o tsv
+    #[command(disable_version_flag = true)]
     Show(SecretShowArgs),
     /// List a vault's secrets (no values).
     ///
@@ -520,4 +521,16 @@ pub struct HostsArgs {
     /// The address the names map to (default: the listener's, 127.0.0.1).
     #[arg(long)]
     pub address: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    /// clap's own consistency checks over every command (unique argument names, …), which
+    /// otherwise fire only when that command is first parsed.
+    #[test]
+    fn every_command_is_well_formed() {
+        super::Cli::command().debug_assert();
+    }
 }

@@ -17,6 +17,8 @@ mod keys;
 #[cfg(test)]
 mod roles;
 #[cfg(test)]
+mod run;
+#[cfg(test)]
 mod token;
 #[cfg(test)]
 mod up;
