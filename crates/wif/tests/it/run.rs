@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
-use crate::harness::{WIF, Workspace, str_at};
+use crate::harness::{WIF, Workspace, str_at, wait_for};
 
 fn payload(token: &str) -> Value {
     let part = token.split('.').nth(1).expect("a JWS");
@@ -78,7 +78,7 @@ fn run_gives_the_child_the_pods_environment_and_its_exit_status() {
         claims["iss"]
             .as_str()
             .unwrap()
-            .starts_with(&server.authority())
+            .starts_with(server.authority())
     );
 
     // The child's exit status is wif run's.
@@ -190,18 +190,18 @@ fn run_forwards_signals_and_refreshes_the_token() {
         .spawn()
         .expect("spawn wif run");
     // 10 s tokens are refreshed after 8 s: wait (bounded) until a second token was seen.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    let distinct = loop {
-        let seen: std::collections::BTreeSet<String> = fs::read_to_string(&log)
-            .unwrap_or_default()
-            .lines()
-            .map(str::to_owned)
-            .collect();
-        if seen.len() >= 2 || std::time::Instant::now() > deadline {
-            break seen.len();
-        }
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    };
+    let distinct = wait_for(
+        "a refreshed token file",
+        std::time::Duration::from_secs(30),
+        || {
+            let seen: std::collections::BTreeSet<String> = fs::read_to_string(&log)
+                .unwrap_or_default()
+                .lines()
+                .map(str::to_owned)
+                .collect();
+            (seen.len() >= 2).then_some(seen.len())
+        },
+    );
     Command::new("kill")
         .arg("-TERM")
         .arg(child.id().to_string())
