@@ -78,6 +78,11 @@ pub async fn token(data: &DataDir, args: TokenArgs) -> CliResult {
     let pod = args
         .pod
         .map(|name| (name, wif_core::random::new_uuid(&rng).to_string()));
+    // A declared service account's own uid; otherwise one derived from its name.
+    let uid = snap
+        .directory
+        .service_account(&cluster.guid, &namespace, &service_account)
+        .map(|sa| sa.uid.to_string());
     let req = ServiceAccountTokenRequest {
         namespace,
         service_account,
@@ -85,7 +90,7 @@ pub async fn token(data: &DataDir, args: TokenArgs) -> CliResult {
         expiration,
         backdate,
         pod,
-        service_account_uid: None,
+        service_account_uid: uid,
         drill: false,
     };
     let token = mint_service_account_token(cluster, &keys.active, &req, SystemClock.now(), &rng)?;

@@ -216,7 +216,7 @@ pub fn built_in_roles() -> Vec<RoleDefinition> {
             &[],
             &[&format!("{BLOB}/containers/blobs/read")],
         ),
-        // Not in the spec: Azure's published definition.
+        // Not in the spec; checked against the docs' built-in-roles page (Managed Identity Operator).
         built_in(
             MANAGED_IDENTITY_OPERATOR,
             "Managed Identity Operator",
