@@ -316,6 +316,34 @@ pub enum RoleDefinitionCommand {
     ///
     /// Example: wif role definition list --name "Key Vault Secrets User"
     List(RoleDefinitionListArgs),
+    /// Create or update a custom role from az's JSON (Name, Description, Actions, NotActions,
+    /// DataActions, NotDataActions, AssignableScopes), given inline or as @file.
+    ///
+    /// Example: wif role definition create --role-definition @secret-peeker.json
+    Create(RoleDefinitionCreateArgs),
+    /// Delete a custom role that no assignment uses.
+    ///
+    /// Example: wif role definition delete --name "Secret Peeker"
+    Delete(RoleDefinitionDeleteArgs),
+}
+
+/// `wif role definition create`
+#[derive(Debug, Args)]
+pub struct RoleDefinitionCreateArgs {
+    /// The definition: JSON text, or @path to a JSON file.
+    #[arg(long)]
+    pub role_definition: String,
+    /// Output.
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// `wif role definition delete`
+#[derive(Debug, Args)]
+pub struct RoleDefinitionDeleteArgs {
+    /// The custom role's name or GUID.
+    #[arg(long)]
+    pub name: String,
 }
 
 /// `wif role definition list`

@@ -7,13 +7,16 @@ use uuid::Uuid;
 use wif_core::directory::DirectoryData;
 use wif_core::ids::{PrincipalId, SecretName, VaultName};
 use wif_core::random::new_uuid;
-use wif_core::rbac::{RoleAssignment, RoleDefinition, Scope, built_in_roles};
+use wif_core::rbac::{
+    Permission, RoleAssignment, RoleDefinition, Scope, built_in_roles, validate_custom_role,
+};
 use wif_server::rand::OsRandom;
 use wif_store::model::Write;
 
 use crate::cli::{
     RoleAssignmentCommand, RoleAssignmentCreateArgs, RoleAssignmentDeleteArgs,
-    RoleAssignmentListArgs, RoleCommand, RoleDefinitionCommand, RoleDefinitionListArgs,
+    RoleAssignmentListArgs, RoleCommand, RoleDefinitionCommand, RoleDefinitionCreateArgs,
+    RoleDefinitionListArgs,
 };
 use crate::datadir::DataDir;
 use crate::error::{CliError, CliResult};
@@ -27,6 +30,23 @@ pub async fn role(data: &DataDir, cmd: RoleCommand) -> CliResult {
         RoleCommand::Assignment(RoleAssignmentCommand::Create(args)) => create(data, args).await,
         RoleCommand::Assignment(RoleAssignmentCommand::Delete(args)) => delete(data, args).await,
         RoleCommand::Definition(RoleDefinitionCommand::List(args)) => definitions(data, args).await,
+        RoleCommand::Definition(RoleDefinitionCommand::Create(args)) => {
+            create_definition(data, args).await
+        }
+        RoleCommand::Definition(RoleDefinitionCommand::Delete(args)) => {
+            let (store, _) = open_store(data).await?;
+            let dir = store.load_directory().await?;
+            let role = find_role(&dir, &args.name)?;
+            if !role.is_custom {
+                return Err(CliError::msg(format!(
+                    "'{}' is a built-in role; only custom roles can be deleted",
+                    role.name
+                )));
+            }
+            store.apply(&[Write::DeleteRoleDefinition(role.id)]).await?;
+            eprintln!("deleted custom role '{}'", role.name);
+            Ok(())
+        }
     }
 }
 
@@ -300,6 +320,111 @@ async fn delete(data: &DataDir, args: RoleAssignmentDeleteArgs) -> CliResult {
     Ok(())
 }
 
+/// az's role definition JSON; keys are matched case-insensitively, as az does.
+fn parse_definition(text: &str, existing: &DirectoryData) -> CliResult<RoleDefinition> {
+    let value: Value = serde_json::from_str(text)
+        .map_err(|e| CliError::msg(format!("--role-definition is not valid JSON: {e}")))?;
+    let Value::Object(map) = value else {
+        return Err(CliError::msg("--role-definition must be a JSON object"));
+    };
+    let get = |key: &str| {
+        map.iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v)
+    };
+    let list = |key: &str| -> CliResult<Vec<String>> {
+        match get(key) {
+            None | Some(Value::Null) => Ok(Vec::new()),
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|i| {
+                    i.as_str()
+                        .map(str::to_owned)
+                        .ok_or_else(|| CliError::msg(format!("'{key}' must be a list of strings")))
+                })
+                .collect(),
+            Some(_) => Err(CliError::msg(format!("'{key}' must be a list of strings"))),
+        }
+    };
+    let name = get("Name")
+        .or_else(|| get("roleName"))
+        .and_then(Value::as_str)
+        .ok_or_else(|| CliError::msg("the role definition needs a 'Name'"))?
+        .to_owned();
+    let scopes = list("AssignableScopes")?
+        .iter()
+        .map(|s| {
+            Scope::parse(s).map_err(|e| CliError::msg(format!("invalid assignable scope: {e}")))
+        })
+        .collect::<CliResult<Vec<_>>>()?;
+    // Updating a custom role keeps its id; `Id` may name it explicitly.
+    let id = match get("Id").and_then(Value::as_str) {
+        Some(id) => id
+            .rsplit('/')
+            .next()
+            .and_then(|g| Uuid::parse_str(g).ok())
+            .ok_or_else(|| CliError::msg(format!("'Id' {id} is not a role definition GUID")))?,
+        None => existing
+            .role_definitions
+            .iter()
+            .find(|r| r.name.eq_ignore_ascii_case(&name))
+            .map_or_else(|| new_uuid(&OsRandom), |r| r.id),
+    };
+    let role = RoleDefinition {
+        id,
+        name,
+        description: get("Description")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned(),
+        is_custom: true,
+        permissions: vec![Permission {
+            actions: list("Actions")?,
+            not_actions: list("NotActions")?,
+            data_actions: list("DataActions")?,
+            not_data_actions: list("NotDataActions")?,
+        }],
+        assignable_scopes: scopes,
+    };
+    validate_custom_role(&role)
+        .map_err(|e| CliError::msg(format!("invalid role definition: {e}")))?;
+    Ok(role)
+}
+
+async fn create_definition(data: &DataDir, args: RoleDefinitionCreateArgs) -> CliResult {
+    let text = match args.role_definition.strip_prefix('@') {
+        Some(path) => std::fs::read_to_string(path)
+            .map_err(|e| CliError::msg(format!("cannot read {path}: {e}")))?,
+        None => args.role_definition.clone(),
+    };
+    let (store, _) = open_store(data).await?;
+    let dir = store.load_directory().await?;
+    let role = parse_definition(&text, &dir)?;
+    store
+        .apply(&[Write::PutRoleDefinition(role.clone())])
+        .await?;
+    print!("{}", render(&definition_json(&role), &args.output)?);
+    Ok(())
+}
+
+fn definition_json(r: &RoleDefinition) -> Value {
+    json!({
+        "id": format!("/providers/Microsoft.Authorization/roleDefinitions/{}", r.id),
+        "name": r.id.to_string(),
+        "roleName": r.name,
+        "description": r.description,
+        "roleType": if r.is_custom { "CustomRole" } else { "BuiltInRole" },
+        "permissions": r.permissions.iter().map(|p| json!({
+            "actions": p.actions,
+            "notActions": p.not_actions,
+            "dataActions": p.data_actions,
+            "notDataActions": p.not_data_actions,
+        })).collect::<Vec<_>>(),
+        "assignableScopes": r.assignable_scopes.iter().map(|s| s.as_str().to_owned()).collect::<Vec<_>>(),
+        "type": "Microsoft.Authorization/roleDefinitions",
+    })
+}
+
 async fn definitions(data: &DataDir, args: RoleDefinitionListArgs) -> CliResult {
     let (store, _) = open_store(data).await?;
     let dir = store.load_directory().await?;
@@ -311,22 +436,7 @@ async fn definitions(data: &DataDir, args: RoleDefinitionListArgs) -> CliResult 
                 .is_none_or(|n| r.name.eq_ignore_ascii_case(n))
         })
         .filter(|r| !args.custom_role_only || r.is_custom)
-        .map(|r| {
-            json!({
-                "id": format!("/providers/Microsoft.Authorization/roleDefinitions/{}", r.id),
-                "name": r.id.to_string(),
-                "roleName": r.name,
-                "roleType": if r.is_custom { "CustomRole" } else { "BuiltInRole" },
-                "permissions": r.permissions.iter().map(|p| json!({
-                    "actions": p.actions,
-                    "notActions": p.not_actions,
-                    "dataActions": p.data_actions,
-                    "notDataActions": p.not_data_actions,
-                })).collect::<Vec<_>>(),
-                "assignableScopes": r.assignable_scopes.iter().map(|s| s.as_str().to_owned()).collect::<Vec<_>>(),
-                "type": "Microsoft.Authorization/roleDefinitions",
-            })
-        })
+        .map(definition_json)
         .collect();
     print!("{}", render(&json!(rows), &args.output)?);
     Ok(())

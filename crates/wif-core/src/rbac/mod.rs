@@ -16,5 +16,8 @@ mod scope;
 mod tests;
 
 pub use eval::{Authorizer, Decision, DenyReason, Operation, RoleAssignment};
-pub use roles::{Permission, RoleDefinition, built_in_roles, builtin};
+pub use roles::{
+    InvalidRoleDefinition, Permission, RoleDefinition, built_in_roles, builtin,
+    validate_custom_role,
+};
 pub use scope::{InvalidScope, SCOPE_MAX_LEN, Scope};

@@ -33,6 +33,9 @@ pub struct RoleDefinition {
     pub id: Uuid,
     /// `roleName`, for example `Key Vault Secrets User`.
     pub name: String,
+    /// `description`.
+    #[serde(default)]
+    pub description: String,
     /// `type` is `CustomRole` rather than `BuiltInRole`.
     pub is_custom: bool,
     /// The `permissions` array.
@@ -101,6 +104,7 @@ fn built_in(
     RoleDefinition {
         id,
         name: name.to_owned(),
+        description: String::new(),
         is_custom: false,
         permissions: vec![Permission {
             actions: strings(actions),
@@ -254,4 +258,112 @@ pub fn built_in_roles() -> Vec<RoleDefinition> {
             &[],
         ),
     ]
+}
+
+/// Why a custom role definition cannot be created.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidRoleDefinition {
+    /// `roleName` is empty or too long.
+    #[error("the role name must be 1 to 512 characters")]
+    Name,
+    /// No action and no data action.
+    #[error("a role must grant at least one action or data action")]
+    Empty,
+    /// `assignableScopes` is empty.
+    #[error("a custom role needs at least one assignable scope, such as /subscriptions/<id>")]
+    NoAssignableScope,
+    /// `/` as an assignable scope.
+    #[error(
+        "a custom role cannot be assignable at the root scope '/'; use subscriptions or resource groups"
+    )]
+    RootAssignableScope,
+    /// An operation string that is empty or contains whitespace.
+    #[error(
+        "'{0}' is not an operation: use names like Microsoft.KeyVault/vaults/secrets/getSecret/action, with * as a wildcard"
+    )]
+    Operation(String),
+}
+
+/// Checks a custom role definition as ARM does before storing it.
+pub fn validate_custom_role(role: &RoleDefinition) -> Result<(), InvalidRoleDefinition> {
+    let name = role.name.trim();
+    if name.is_empty() || name.chars().count() > 512 {
+        return Err(InvalidRoleDefinition::Name);
+    }
+    let all = || {
+        role.permissions.iter().flat_map(|p| {
+            p.actions
+                .iter()
+                .chain(&p.not_actions)
+                .chain(&p.data_actions)
+                .chain(&p.not_data_actions)
+        })
+    };
+    if let Some(bad) = all().find(|a| a.is_empty() || a.chars().any(char::is_whitespace)) {
+        return Err(InvalidRoleDefinition::Operation(bad.clone()));
+    }
+    if role
+        .permissions
+        .iter()
+        .all(|p| p.actions.is_empty() && p.data_actions.is_empty())
+    {
+        return Err(InvalidRoleDefinition::Empty);
+    }
+    if role.assignable_scopes.is_empty() {
+        return Err(InvalidRoleDefinition::NoAssignableScope);
+    }
+    if role.assignable_scopes.iter().any(|s| s.depth() == 0) {
+        return Err(InvalidRoleDefinition::RootAssignableScope);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod validation_tests {
+    use super::*;
+
+    fn role() -> RoleDefinition {
+        RoleDefinition {
+            id: Uuid::from_u128(1),
+            name: "Secret Peeker".into(),
+            description: String::new(),
+            is_custom: true,
+            permissions: vec![Permission {
+                data_actions: vec!["Microsoft.KeyVault/vaults/secrets/getSecret/action".into()],
+                ..Permission::default()
+            }],
+            assignable_scopes: vec![
+                Scope::parse("/subscriptions/00000000-0000-0000-0000-000000000001").unwrap(),
+            ],
+        }
+    }
+
+    #[test]
+    fn custom_roles_follow_arm_rules() {
+        assert_eq!(validate_custom_role(&role()), Ok(()));
+        let mut r = role();
+        r.name = " ".into();
+        assert_eq!(validate_custom_role(&r), Err(InvalidRoleDefinition::Name));
+        let mut r = role();
+        r.permissions = vec![Permission::default()];
+        assert_eq!(validate_custom_role(&r), Err(InvalidRoleDefinition::Empty));
+        let mut r = role();
+        r.assignable_scopes.clear();
+        assert_eq!(
+            validate_custom_role(&r),
+            Err(InvalidRoleDefinition::NoAssignableScope)
+        );
+        let mut r = role();
+        r.assignable_scopes = vec![Scope::root()];
+        assert_eq!(
+            validate_custom_role(&r),
+            Err(InvalidRoleDefinition::RootAssignableScope)
+        );
+        let mut r = role();
+        r.permissions[0].not_data_actions = vec!["has space".into()];
+        assert!(matches!(
+            validate_custom_role(&r),
+            Err(InvalidRoleDefinition::Operation(_))
+        ));
+    }
 }

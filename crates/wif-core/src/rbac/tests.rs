@@ -238,6 +238,7 @@ fn not_actions_subtract_for_contributor() {
 fn custom_no_purge() -> RoleDefinition {
     RoleDefinition {
         id: Uuid::from_u128(0xc0),
+        description: String::new(),
         name: "Secrets without purge".to_owned(),
         is_custom: true,
         permissions: vec![Permission {

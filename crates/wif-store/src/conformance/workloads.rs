@@ -59,6 +59,7 @@ pub fn role_assignment(n: u128, principal: u128, role: uuid::Uuid, scope: &str) 
 pub fn custom_role(n: u128, name: &str) -> RoleDefinition {
     RoleDefinition {
         id: guid(0x8000 + n),
+        description: String::new(),
         name: name.to_owned(),
         is_custom: true,
         permissions: vec![Permission {

@@ -202,3 +202,84 @@ fn role_definitions_list_built_in_roles() {
         "Microsoft.KeyVault/vaults/secrets/getSecret/action"
     );
 }
+
+#[test]
+fn custom_roles_are_created_updated_and_deleted() {
+    let ws = Workspace::new();
+    let mut server = ws.up(None);
+    server.stop_cleanly();
+    let role = r#"{"Name": "Secret Peeker", "Description": "Reads one kind of secret",
+        "DataActions": ["Microsoft.KeyVault/vaults/secrets/getSecret/action"],
+        "AssignableScopes": ["/subscriptions/00000000-0000-0000-0000-000000000001"]}"#;
+    let file = ws.write("role.json", role);
+    let run = ws
+        .wif([
+            "role",
+            "definition",
+            "create",
+            "--role-definition",
+            &format!("@{}", file.display()),
+            "-o",
+            "json",
+        ])
+        .success();
+    let created = json(&run.stdout);
+    assert_eq!(str_at(&created, "roleType"), "CustomRole");
+    assert_eq!(str_at(&created, "description"), "Reads one kind of secret");
+    // Creating it again updates it in place (same id).
+    let again = json(
+        &ws.wif([
+            "role",
+            "definition",
+            "create",
+            "--role-definition",
+            role,
+            "-o",
+            "json",
+        ])
+        .success()
+        .stdout,
+    );
+    assert_eq!(created["name"], again["name"]);
+
+    let bad = r#"{"Name": "Root", "Actions": ["*/read"], "AssignableScopes": ["/"]}"#;
+    let run = ws
+        .wif(["role", "definition", "create", "--role-definition", bad])
+        .failure();
+    assert!(run.stderr.contains("root scope"), "{run}");
+    let run = ws.wif(["role", "definition", "create", "--role-definition", r#"{"Name": "Reader", "Actions": ["*/read"], "AssignableScopes": ["/subscriptions/00000000-0000-0000-0000-000000000001"]}"#]).failure();
+    assert!(run.stderr.contains("built-in role"), "{run}");
+
+    let list = json(
+        &ws.wif([
+            "role",
+            "definition",
+            "list",
+            "--custom-role-only",
+            "-o",
+            "json",
+        ])
+        .success()
+        .stdout,
+    );
+    assert_eq!(list.as_array().map(Vec::len), Some(1));
+    let run = ws
+        .wif(["role", "definition", "delete", "--name", "Reader"])
+        .failure();
+    assert!(run.stderr.contains("built-in role"), "{run}");
+    ws.wif(["role", "definition", "delete", "--name", "secret peeker"])
+        .success();
+    let list = json(
+        &ws.wif([
+            "role",
+            "definition",
+            "list",
+            "--custom-role-only",
+            "-o",
+            "json",
+        ])
+        .success()
+        .stdout,
+    );
+    assert_eq!(list, Value::Array(vec![]));
+}
