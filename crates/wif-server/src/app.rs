@@ -54,7 +54,7 @@ pub fn router(state: AppState) -> Router {
                     use tower::ServiceExt as _;
                     match crate::keyvault::target(&st, &req) {
                         crate::keyvault::HostTarget::Vault(name, suffix, port) => {
-                            crate::keyvault::serve_vault(&st, req, &name, &suffix, port).await
+                            crate::keyvault::serve(&st, req, &name, &suffix, port).await
                         }
                         crate::keyvault::HostTarget::Authority(i) => match extra.get(i) {
                             Some(r) => match r.clone().oneshot(req).await {

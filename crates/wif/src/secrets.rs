@@ -40,7 +40,7 @@ pub async fn seed_secrets(
         if store.kv_secret(&seed.vault, &seed.name).await?.is_some() {
             continue;
         }
-        let version = new_version(store, kek, rng, now, &seed.vault, &seed.name, &seed.value.0)?;
+        let version = new_version(kek, rng, now, &seed.vault, &seed.name, &seed.value.0)?;
         let version = SecretVersion {
             content_type: seed.content_type.clone(),
             tags: seed.tags.clone(),
@@ -55,7 +55,6 @@ pub async fn seed_secrets(
 }
 
 fn new_version(
-    _store: &dyn Store,
     kek: &KeyEncryptionKey,
     rng: &dyn RandomSource,
     now: UnixTime,
@@ -263,15 +262,7 @@ async fn set(
         )));
     }
     let stored_name = existing.as_ref().map_or(name.clone(), |s| s.name.clone());
-    let mut version = new_version(
-        store,
-        kek,
-        &OsRandom,
-        now,
-        &vault.name,
-        &stored_name,
-        &value,
-    )?;
+    let mut version = new_version(kek, &OsRandom, now, &vault.name, &stored_name, &value)?;
     version.content_type = args.content_type.clone();
     for tag in &args.tags {
         let (k, v) = tag.split_once('=').unwrap_or((tag.as_str(), ""));

@@ -1,7 +1,8 @@
 //! The Key Vault secrets data plane (api-versions 7.0–7.6, 2025-07-01, 2026-04-01).
 //!
 //! One origin per vault: a request whose host is `<vault>.<suffix>` for a suffix in
-//! [`crate::state::HostNames::vault_suffixes`] is a Key Vault request ([`dispatch`]). Every
+//! [`crate::state::HostNames::vault_suffixes`] is a Key Vault request ([`target`], used by the
+//! host dispatch in [`crate::app`]). Every
 //! request goes, in this order: vault lookup → api-version → bearer token (401 with the
 //! challenge before the body is read) → RBAC on the secret's scope with the operation's data
 //! action → the operation → an audit record. See `docs/keyvault.md`.
@@ -101,17 +102,6 @@ pub fn target(st: &AppState, req: &Request) -> HostTarget {
     }
 }
 
-/// Serves a Key Vault request for vault `name` under `suffix`.
-pub async fn serve_vault(
-    st: &AppState,
-    req: Request,
-    name: &str,
-    suffix: &VaultSuffix,
-    port: Option<u16>,
-) -> Response {
-    handle(st, req, name, suffix, port).await
-}
-
 /// One Key Vault request, with the vault it addresses.
 pub(crate) struct Ctx {
     pub snap: Arc<Snapshot>,
@@ -123,7 +113,8 @@ pub(crate) struct Ctx {
     pub api_version: String,
 }
 
-async fn handle(
+/// Serves a Key Vault request for vault `name` under `suffix`.
+pub async fn serve(
     st: &AppState,
     req: Request,
     name: &str,

@@ -18,7 +18,7 @@ use wif_store::keyvault::{
 };
 use wif_store::store::StoreError;
 
-use super::auth::{self, Caller};
+use super::auth;
 use super::wire::{KvError, MAX_PAGE, bundle, json_body, with_deletion};
 use super::{Ctx, KeyVaultState, body_json, has_body};
 use crate::state::AppState;
@@ -192,7 +192,6 @@ pub(super) async fn run(
     let ops = Ops {
         ctx,
         kv,
-        caller: &caller,
         rng: st.rng.as_ref(),
     };
     let result = match (op, name) {
@@ -336,12 +335,21 @@ fn check_tags(tags: &BTreeMap<String, String>) -> Result<(), KvError> {
 struct Ops<'a> {
     ctx: &'a Ctx,
     kv: &'a KeyVaultState,
-    #[allow(dead_code, reason = "kept for operations that report the caller")]
-    caller: &'a Caller,
     rng: &'a dyn wif_core::RandomSource,
 }
 
 impl Ops<'_> {
+    /// A bundle (or item) of this vault, with ids on the request's origin.
+    fn bundle(
+        &self,
+        name: &SecretName,
+        v: &SecretVersion,
+        value: Option<&str>,
+        versioned: bool,
+    ) -> serde_json::Map<String, Value> {
+        bundle(&self.ctx.origin, &self.ctx.vault, name, v, value, versioned)
+    }
+
     /// The secret, with a due purge carried out first (deleted past its purge date = gone).
     async fn load(&self, name: &SecretName) -> Result<Option<StoredSecret>, KvError> {
         let vault = &self.ctx.vault.name;
@@ -447,9 +455,7 @@ impl Ops<'_> {
             }
             Err(e) => return Err(store_error(e)),
         }
-        Self::ok(Value::Object(bundle(
-            &self.ctx.origin,
-            &self.ctx.vault,
+        Self::ok(Value::Object(self.bundle(
             &stored_name,
             &v,
             Some(&value),
@@ -491,14 +497,7 @@ impl Ops<'_> {
             .inner("SecretDisabled"));
         }
         let value = self.open(&s, v)?;
-        Self::ok(Value::Object(bundle(
-            &self.ctx.origin,
-            &self.ctx.vault,
-            &s.name,
-            v,
-            Some(&value),
-            true,
-        )))
+        Self::ok(Value::Object(self.bundle(&s.name, v, Some(&value), true)))
     }
 
     async fn update(
@@ -546,14 +545,7 @@ impl Ops<'_> {
             .kv_update_version(&self.ctx.vault.name, &s.name, &v)
             .await
             .map_err(store_error)?;
-        Self::ok(Value::Object(bundle(
-            &self.ctx.origin,
-            &self.ctx.vault,
-            &s.name,
-            &v,
-            None,
-            true,
-        )))
+        Self::ok(Value::Object(self.bundle(&s.name, &v, None, true)))
     }
 
     async fn delete(&self, name: &SecretName) -> Result<Response, KvError> {
@@ -571,14 +563,7 @@ impl Ops<'_> {
         let latest = s
             .latest()
             .ok_or_else(|| KvError::secret_not_found(name.as_str()))?;
-        let b = bundle(
-            &self.ctx.origin,
-            &self.ctx.vault,
-            &s.name,
-            latest,
-            None,
-            true,
-        );
+        let b = self.bundle(&s.name, latest, None, true);
         Self::ok(with_deletion(b, &self.ctx.origin, &s.name, &d))
     }
 
@@ -587,14 +572,7 @@ impl Ops<'_> {
         let latest = s
             .latest()
             .ok_or_else(|| KvError::deleted_not_found(name.as_str()))?;
-        let b = bundle(
-            &self.ctx.origin,
-            &self.ctx.vault,
-            &s.name,
-            latest,
-            None,
-            true,
-        );
+        let b = self.bundle(&s.name, latest, None, true);
         Self::ok(with_deletion(b, &self.ctx.origin, &s.name, &d))
     }
 
@@ -608,14 +586,7 @@ impl Ops<'_> {
         let latest = s
             .latest()
             .ok_or_else(|| KvError::secret_not_found(name.as_str()))?;
-        Self::ok(Value::Object(bundle(
-            &self.ctx.origin,
-            &self.ctx.vault,
-            &s.name,
-            latest,
-            None,
-            true,
-        )))
+        Self::ok(Value::Object(self.bundle(&s.name, latest, None, true)))
     }
 
     async fn purge(&self, name: &SecretName) -> Result<Response, KvError> {
@@ -655,14 +626,7 @@ impl Ops<'_> {
             })
             .filter_map(|s| {
                 let latest = s.latest()?;
-                let b = bundle(
-                    &self.ctx.origin,
-                    &self.ctx.vault,
-                    &s.name,
-                    latest,
-                    None,
-                    false,
-                );
+                let b = self.bundle(&s.name, latest, None, false);
                 Some(match (&s.deleted, deleted) {
                     (Some(d), true) => with_deletion(b, &self.ctx.origin, &s.name, d),
                     _ => Value::Object(b),
@@ -679,16 +643,7 @@ impl Ops<'_> {
         let items: Vec<Value> = s
             .versions
             .iter()
-            .map(|v| {
-                Value::Object(bundle(
-                    &self.ctx.origin,
-                    &self.ctx.vault,
-                    &s.name,
-                    v,
-                    None,
-                    true,
-                ))
-            })
+            .map(|v| Value::Object(self.bundle(&s.name, v, None, true)))
             .collect();
         self.page(items, max, skip, &format!("secrets/{}/versions", s.name))
     }
@@ -806,14 +761,7 @@ impl Ops<'_> {
             .await
             .map_err(store_error)?;
         let latest = secret.latest().ok_or_else(invalid)?;
-        Self::ok(Value::Object(bundle(
-            &self.ctx.origin,
-            &self.ctx.vault,
-            &name,
-            latest,
-            None,
-            true,
-        )))
+        Self::ok(Value::Object(self.bundle(&name, latest, None, true)))
     }
 }
 
