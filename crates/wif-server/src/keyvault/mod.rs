@@ -7,7 +7,6 @@
 //! challenge before the body is read) → RBAC on the secret's scope with the operation's data
 //! action → the operation → an audit record. See `docs/keyvault.md`.
 
-mod audit;
 mod auth;
 mod ops;
 mod wire;
@@ -26,7 +25,7 @@ use wif_store::keyvault::KvAuditRecord;
 use wif_store::snapshot::Snapshot;
 use wif_store::store::Store;
 
-pub use audit::{AuditSink, spawn_writer as spawn_audit_writer};
+pub use crate::signin::{AuditSink, spawn_audit_writer};
 pub use wire::API_VERSIONS;
 
 use crate::state::{AppState, VaultSuffix};
