@@ -69,16 +69,19 @@ class KeyVaultWif:
         return self.run(service_account, sys.executable, "-I", str(CLIENTS / "seed_keyvault.py"), url, secret)
 
 
-@pytest.fixture(scope="module")
-def kv(tmp_path_factory: pytest.TempPathFactory):
+def _serve(tmp_path_factory: pytest.TempPathFactory, azure_names: bool):
+    """`wif up -f compat/keyvault/topology.yaml` (with the Azure names on 127.0.0.1:443 when asked), its hosts
+    block applied for the module and removed afterwards, whatever happens."""
     binary = _wif_binary()
-    root = tmp_path_factory.mktemp("wif-kv")
+    root = tmp_path_factory.mktemp("wif-kv-azure" if azure_names else "wif-kv-local")
     data_dir, home = root / "data", root / "home"
     data_dir.mkdir()
     home.mkdir()
     ready_file, stderr_log = root / "ready.json", root / "wif-up.stderr"
-    argv = [binary, "up", "--data-dir", str(data_dir), "--listen", "127.0.0.1:0", "--azure-names",
-            "--azure-listen", "127.0.0.1:443", "--ready-file", str(ready_file), "-f", str(TOPOLOGY)]  # fmt: skip
+    argv = [binary, "up", "--data-dir", str(data_dir), "--listen", "127.0.0.1:0",
+            "--ready-file", str(ready_file), "-f", str(TOPOLOGY)]  # fmt: skip
+    if azure_names:
+        argv += ["--azure-names", "--azure-listen", "127.0.0.1:443"]
     env = {k: v for k, v in os.environ.items() if not k.startswith("AZURE_")}
     with open(root / "wif-up.stdout", "wb") as out, open(stderr_log, "wb") as err:
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env)
@@ -87,11 +90,11 @@ def kv(tmp_path_factory: pytest.TempPathFactory):
         deadline = time.monotonic() + READY_TIMEOUT_S
         while (ready := _read_ready(ready_file)) is None:
             if proc.poll() is not None:
-                pytest.fail(f"wif up --azure-names exited {proc.returncode}:\n{_tail(stderr_log)}", pytrace=False)
+                pytest.fail(f"{argv} exited {proc.returncode}:\n{_tail(stderr_log)}", pytrace=False)
             if time.monotonic() > deadline:
                 pytest.fail(f"wif up wrote no ready file:\n{_tail(stderr_log)}", pytrace=False)
             time.sleep(READY_POLL_S)
-        assert ready["azure_names"] is True, ready
+        assert ready["azure_names"] is azure_names, ready
         server = KeyVaultWif(binary, data_dir, ready, stderr_log, home)
         hosts_applied = True
         server.wif("hosts", "--apply")
@@ -100,6 +103,18 @@ def kv(tmp_path_factory: pytest.TempPathFactory):
         if hosts_applied:
             subprocess.run([binary, "--data-dir", str(data_dir), "hosts", "--remove"], timeout=60, check=False)
         _stop(proc)
+
+
+@pytest.fixture(scope="module")
+def kv(tmp_path_factory: pytest.TempPathFactory):
+    """A server with the Azure names (and the local names)."""
+    yield from _serve(tmp_path_factory, azure_names=True)
+
+
+@pytest.fixture(scope="module")
+def kv_local(tmp_path_factory: pytest.TempPathFactory):
+    """A server with local names only: AZURE_AUTHORITY_HOST is https://localhost:<port>/."""
+    yield from _serve(tmp_path_factory, azure_names=False)
 
 
 def _ok(done: subprocess.CompletedProcess, expected: str = "Secret value: hello from wif") -> None:
@@ -123,6 +138,18 @@ def test_python_seed_with_azure_names(kv: KeyVaultWif) -> None:
 def test_python_seed_with_local_names_only_the_url_changes(kv: KeyVaultWif) -> None:
     assert kv.local_vault.startswith("https://kv-demo.vault.localhost:")
     _ok(kv.python_seed("workload", kv.local_vault))
+
+
+def test_local_names_only_server_the_url_is_the_only_change(kv_local: KeyVaultWif) -> None:
+    # No Azure names anywhere: the authority is https://localhost:<port>/ and the vault *.vault.localhost.
+    _ok(kv_local.python_seed("workload", kv_local.local_vault))
+    _denied(kv_local.python_seed("no-access", kv_local.local_vault), "ForbiddenByRbac")
+    # Node's DefaultAzureCredential reaches wif through its managed-identity fallback here (spec §0.2).
+    script = str(NODE_DIR / "clients" / "seed_keyvault.mjs")
+    _ok(kv_local.run("workload", "node", script, kv_local.local_vault))
+    binary = os.environ.get("WIF_COMPAT_RUST_BIN", "")
+    if binary:
+        _ok(kv_local.run("workload", binary, kv_local.local_vault, "my-secret"))
 
 
 def test_node_seed_with_azure_names_and_local_names(kv: KeyVaultWif) -> None:
