@@ -7,10 +7,11 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::apps::{Application, KeyCredential, PasswordCredential};
 use crate::ids::{
     Audience, ClientId, ClusterGuid, ClusterName, CredentialName, IdentityName, Issuer, Namespace,
-    PrincipalId, RegionName, ResourceGroupName, ServiceAccountName, Subject, SubscriptionId,
-    TenantDomain, TenantId, TenantRef, VaultName,
+    PrincipalId, RegionName, ResourceGroupName, ServiceAccountName, StorageAccountName, Subject,
+    SubscriptionId, TenantDomain, TenantId, TenantRef, VaultName,
 };
 use crate::rbac::{Authorizer, RoleAssignment, RoleDefinition, Scope, built_in_roles};
 use crate::time::UnixTime;
@@ -65,8 +66,89 @@ pub struct Cluster {
     pub region: RegionName,
     /// The issuer URL, exactly as it appears in `iss` (trailing slash included).
     pub issuer: Issuer,
+    /// `oidcIssuerProfile.enabled`: only an enabled issuer is served and trusted. As on AKS, it
+    /// cannot be switched off again once on.
+    #[serde(default = "enabled")]
+    pub oidc_issuer_enabled: bool,
+    /// `securityProfile.workloadIdentity.enabled` (the webhook's switch on AKS).
+    #[serde(default = "enabled")]
+    pub workload_identity_enabled: bool,
     /// When the cluster was created.
     pub created_at: UnixTime,
+}
+
+fn enabled() -> bool {
+    true
+}
+
+impl Cluster {
+    /// The ARM resource id of the managed cluster.
+    pub fn resource_id(&self) -> String {
+        format!(
+            "/subscriptions/{}/resourcegroups/{}/providers/Microsoft.ContainerService/managedClusters/{}",
+            self.subscription, self.resource_group, self.name
+        )
+    }
+}
+
+/// A resource group: the container ARM requires for every resource below a subscription.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResourceGroup {
+    /// Subscription.
+    pub subscription: SubscriptionId,
+    /// Name (compared case-insensitively, casing kept).
+    pub name: ResourceGroupName,
+    /// Location of the group's metadata.
+    pub location: RegionName,
+    /// ARM tags.
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+    /// When it was created.
+    pub created_at: UnixTime,
+}
+
+impl ResourceGroup {
+    /// `/subscriptions/<sub>/resourceGroups/<name>`.
+    pub fn resource_id(&self) -> String {
+        format!(
+            "/subscriptions/{}/resourceGroups/{}",
+            self.subscription, self.name
+        )
+    }
+}
+
+/// A storage account (the management resource; the blob data plane comes later).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StorageAccount {
+    /// Name, globally unique.
+    pub name: StorageAccountName,
+    /// Owning tenant.
+    pub tenant: TenantId,
+    /// Subscription.
+    pub subscription: SubscriptionId,
+    /// Resource group.
+    pub resource_group: ResourceGroupName,
+    /// Location.
+    pub location: RegionName,
+    /// `kind`, such as `StorageV2`.
+    pub kind: String,
+    /// `sku.name`, such as `Standard_LRS`.
+    pub sku: String,
+    /// ARM tags.
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+    /// When it was created.
+    pub created_at: UnixTime,
+}
+
+impl StorageAccount {
+    /// The ARM resource id.
+    pub fn resource_id(&self) -> String {
+        format!(
+            "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.Storage/storageAccounts/{}",
+            self.subscription, self.resource_group, self.name
+        )
+    }
 }
 
 /// A user-assigned managed identity.
@@ -86,6 +168,9 @@ pub struct ManagedIdentity {
     pub client_id: ClientId,
     /// Service principal object id: `oid`/`sub` of issued tokens and the RBAC principal.
     pub principal_id: PrincipalId,
+    /// ARM tags.
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
     /// When it was created.
     pub created_at: UnixTime,
 }
@@ -202,6 +287,13 @@ pub struct Vault {
     pub retention_days: u16,
     /// Purge protection: a deleted secret cannot be purged before its scheduled purge date.
     pub purge_protection: bool,
+    /// `enableRbacAuthorization`: wif implements only the RBAC model, so a vault without it
+    /// denies every data-plane request (access policies are not modelled).
+    #[serde(default = "enabled")]
+    pub enable_rbac_authorization: bool,
+    /// ARM tags.
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
     /// When it was created.
     pub created_at: UnixTime,
 }
@@ -224,6 +316,47 @@ impl Vault {
                 .unwrap_or_else(|_| Scope::root())
         })
     }
+}
+
+/// A service principal: a managed identity's or an app registration's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Principal<'a> {
+    /// A user-assigned managed identity.
+    Identity(&'a ManagedIdentity),
+    /// An app registration.
+    Application(&'a Application),
+}
+
+impl Principal<'_> {
+    /// The `appId` (client id).
+    pub fn app_id(&self) -> ClientId {
+        match self {
+            Self::Identity(m) => m.client_id,
+            Self::Application(a) => a.app_id,
+        }
+    }
+
+    /// The display name.
+    pub fn display_name(&self) -> &str {
+        match self {
+            Self::Identity(m) => m.name.as_str(),
+            Self::Application(a) => &a.display_name,
+        }
+    }
+
+    /// The tenant.
+    pub fn tenant(&self) -> TenantId {
+        match self {
+            Self::Identity(m) => m.tenant,
+            Self::Application(a) => a.tenant,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+enum PrincipalIndex {
+    Identity(usize),
+    Application(usize),
 }
 
 /// Every directory row, as loaded from the store at one revision.
@@ -251,6 +384,15 @@ pub struct DirectoryData {
     pub role_definitions: Vec<RoleDefinition>,
     /// Role assignments.
     pub role_assignments: Vec<RoleAssignment>,
+    /// Resource groups.
+    #[serde(default)]
+    pub resource_groups: Vec<ResourceGroup>,
+    /// App registrations with their service principals and credentials.
+    #[serde(default)]
+    pub applications: Vec<Application>,
+    /// Storage accounts.
+    #[serde(default)]
+    pub storage_accounts: Vec<StorageAccount>,
 }
 
 /// Resources (token audiences) every tenant knows, as Entra's first-party service principals
@@ -283,6 +425,8 @@ pub struct Directory {
     cluster_by_guid: HashMap<ClusterGuid, usize>,
     service_account_by_name: HashMap<(ClusterGuid, Namespace, ServiceAccountName), usize>,
     vault_by_name: HashMap<VaultName, usize>,
+    application_by_app: HashMap<ClientId, usize>,
+    principals: HashMap<PrincipalId, PrincipalIndex>,
     authorizer: Authorizer,
     resources: HashSet<String>,
 }
@@ -309,8 +453,19 @@ impl Directory {
                 .push(i);
         }
         for (i, c) in data.clusters.iter().enumerate() {
-            d.cluster_by_issuer.insert(c.issuer.as_str().to_owned(), i);
+            if c.oidc_issuer_enabled {
+                d.cluster_by_issuer.insert(c.issuer.as_str().to_owned(), i);
+            }
             d.cluster_by_guid.insert(c.guid, i);
+        }
+        for (i, m) in data.identities.iter().enumerate() {
+            d.principals
+                .insert(m.principal_id, PrincipalIndex::Identity(i));
+        }
+        for (i, a) in data.applications.iter().enumerate() {
+            d.application_by_app.insert(a.app_id, i);
+            d.principals
+                .insert(a.principal_id, PrincipalIndex::Application(i));
         }
         for (i, sa) in data.service_accounts.iter().enumerate() {
             d.service_account_by_name
@@ -364,8 +519,11 @@ impl Directory {
             .and_then(|i| self.data.identities.get(*i))
     }
 
-    /// The federated credentials of an identity, in creation order.
+    /// The federated credentials of an identity or an application, in creation order.
     pub fn credentials(&self, client: &ClientId) -> Vec<&FederatedIdentityCredential> {
+        if let Some(app) = self.application(client) {
+            return app.federated_credentials.iter().collect();
+        }
         self.credentials_by_identity
             .get(client)
             .map(|ix| {
@@ -374,6 +532,40 @@ impl Directory {
                     .collect()
             })
             .unwrap_or_default()
+    }
+
+    /// An app registration by `appId`.
+    pub fn application(&self, app_id: &ClientId) -> Option<&Application> {
+        self.application_by_app
+            .get(app_id)
+            .and_then(|i| self.data.applications.get(*i))
+    }
+
+    /// The service principal with object id `id`: a managed identity's or an application's.
+    pub fn principal(&self, id: &PrincipalId) -> Option<Principal<'_>> {
+        match self.principals.get(id)? {
+            PrincipalIndex::Identity(i) => self.data.identities.get(*i).map(Principal::Identity),
+            PrincipalIndex::Application(i) => {
+                self.data.applications.get(*i).map(Principal::Application)
+            }
+        }
+    }
+
+    /// A resource group (name compared case-insensitively, as ARM does).
+    pub fn resource_group(
+        &self,
+        subscription: &SubscriptionId,
+        name: &str,
+    ) -> Option<&ResourceGroup> {
+        self.data
+            .resource_groups
+            .iter()
+            .find(|g| g.subscription == *subscription && g.name.as_str().eq_ignore_ascii_case(name))
+    }
+
+    /// A subscription by id.
+    pub fn subscription(&self, id: &SubscriptionId) -> Option<&Subscription> {
+        self.data.subscriptions.iter().find(|s| s.id == *id)
     }
 
     /// The cluster whose issuer is exactly `issuer`, if wif hosts it.
@@ -479,6 +671,7 @@ mod tests {
                 client_id: client,
                 principal_id: PrincipalId::from_uuid(Uuid::from_u128(4)),
                 created_at: UnixTime::from_secs(1),
+                tags: Default::default(),
             }],
             credentials: vec![FederatedIdentityCredential {
                 identity: client,

@@ -511,6 +511,27 @@ string_id!(
     check_secret_name
 );
 
+fn check_storage_account_name(s: &str) -> Result<String, InvalidId> {
+    let ok = (3..=24).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+    if !ok {
+        return Err(InvalidId::new(
+            "storage account name",
+            s,
+            "must be 3 to 24 lower-case letters or digits",
+        ));
+    }
+    Ok(s.to_owned())
+}
+
+string_id!(
+    /// A storage account name: 3–24 lower-case letters and digits, globally unique (it is the
+    /// first label of the account's host names).
+    StorageAccountName,
+    check_storage_account_name
+);
+
 /// The resource a token is for, from a v2 `scope` (`<resource>/.default`) or a v1 `resource`.
 /// Kept as presented (minus the `/.default` suffix); lookups compare without a trailing slash.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -7,6 +7,7 @@
 //! the claims wif mints ([`claims`]), and the injected [`Clock`] and [`RandomSource`].
 
 pub mod aadsts;
+pub mod apps;
 pub mod claims;
 pub mod directory;
 pub mod exchange;

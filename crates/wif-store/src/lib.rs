@@ -11,6 +11,7 @@
 //! - `conformance` (feature `conformance`) is the backend-independent behaviour suite that
 //!   every backend's integration tests run.
 
+pub mod activity;
 pub mod crypto;
 pub mod keys;
 pub mod keyvault;

@@ -10,12 +10,12 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 use wif_core::UnixTime;
 use wif_core::directory::{
-    Cluster, FederatedIdentityCredential, ManagedIdentity, Region, ServiceAccount, Subscription,
-    Tenant, Vault,
+    Application, Cluster, FederatedIdentityCredential, ManagedIdentity, Region, ResourceGroup,
+    ServiceAccount, StorageAccount, Subscription, Tenant, Vault,
 };
 use wif_core::ids::{
-    ClientId, ClusterGuid, CredentialName, KeyId, Namespace, RegionName, ServiceAccountName,
-    SubscriptionId, TenantId, VaultName,
+    ClientId, ClusterGuid, CredentialName, KeyId, Namespace, RegionName, ResourceGroupName,
+    ServiceAccountName, StorageAccountName, SubscriptionId, TenantId, VaultName,
 };
 use wif_core::rbac::{RoleAssignment, RoleDefinition};
 
@@ -276,6 +276,25 @@ pub enum Write {
     PutRoleAssignment(RoleAssignment),
     /// Deletes a role assignment.
     DeleteRoleAssignment(Uuid),
+    /// Creates or replaces a resource group, keyed by (subscription, case-folded name).
+    PutResourceGroup(ResourceGroup),
+    /// Deletes a resource group and everything in it: identities (with their credentials),
+    /// clusters (with their service accounts), vaults, storage accounts, and the role
+    /// assignments at or below its scope.
+    DeleteResourceGroup {
+        /// Subscription.
+        subscription: SubscriptionId,
+        /// Name (case-insensitive).
+        name: ResourceGroupName,
+    },
+    /// Creates or replaces an app registration, keyed by app id.
+    PutApplication(Application),
+    /// Deletes an app registration (and its role assignments).
+    DeleteApplication(ClientId),
+    /// Creates or replaces a storage account, keyed by name.
+    PutStorageAccount(StorageAccount),
+    /// Deletes a storage account.
+    DeleteStorageAccount(StorageAccountName),
     /// Creates or replaces a signing key, keyed by kid.
     PutSigningKey(SigningKeyRecord),
     /// Stops a key signing, and schedules its removal from the JWKS.

@@ -12,6 +12,7 @@ use wif_core::UnixTime;
 use wif_core::directory::DirectoryData;
 use wif_core::ids::{SecretName, VaultName};
 
+use crate::activity::{ActivityQuery, ActivityRecord};
 use crate::keyvault::{Deletion, KvAuditQuery, KvAuditRecord, SecretVersion, StoredSecret};
 use crate::model::{SignInQuery, SignInRecord, SigningKeyRecord, Write};
 
@@ -98,6 +99,12 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Key Vault audit records matching `query`, newest first.
     async fn kv_audit(&self, query: &KvAuditQuery) -> Result<Vec<KvAuditRecord>, StoreError>;
+
+    /// Appends activity-log records (management writes).
+    async fn append_activity(&self, records: &[ActivityRecord]) -> Result<(), StoreError>;
+
+    /// Activity-log records matching `query`, newest first.
+    async fn activity(&self, query: &ActivityQuery) -> Result<Vec<ActivityRecord>, StoreError>;
 }
 
 /// Why a store operation failed. Each variant's message says what is wrong and how to fix it.

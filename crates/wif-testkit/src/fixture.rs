@@ -79,6 +79,8 @@ impl Fixture {
             issuer: Issuer::parse(&format!("{ORIGIN}/eastus/{tenant_id}/{guid}/"))
                 .map_err(corrupt)?,
             created_at: now,
+            oidc_issuer_enabled: true,
+            workload_identity_enabled: true,
         };
         let identity = identity_named("id-workload", 0x1d, tenant_id, sub, &region, now)?;
         let bare_identity = identity_named("id-bare", 0x2d, tenant_id, sub, &region, now)?;
@@ -161,5 +163,6 @@ fn identity_named(
         client_id: ClientId::from_uuid(Uuid::from_u128(0xc11e_0000 + n)),
         principal_id: PrincipalId::from_uuid(Uuid::from_u128(0x0b1d_0000 + n)),
         created_at: now,
+        tags: Default::default(),
     })
 }

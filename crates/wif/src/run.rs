@@ -360,6 +360,8 @@ mod tests {
             region: RegionName::parse("eastus").unwrap(),
             issuer: Issuer::parse("https://issuer.example/").unwrap(),
             created_at: UnixTime::from_secs(0),
+            oidc_issuer_enabled: true,
+            workload_identity_enabled: true,
         }
     }
 

@@ -470,6 +470,7 @@ async fn add_foreign_tenant(fixture: &Fixture, now: UnixTime) -> ManagedIdentity
         client_id: ClientId::from_uuid(Uuid::from_u128(0xc11e_f00d)),
         principal_id: PrincipalId::from_uuid(Uuid::from_u128(0x0b1d_f00d)),
         created_at: now,
+        tags: Default::default(),
     };
     let writes = vec![
         Write::PutTenant(Tenant {

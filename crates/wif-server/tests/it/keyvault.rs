@@ -44,6 +44,8 @@ impl Kv {
             retention_days: 7,
             purge_protection,
             created_at: h.now(),
+            enable_rbac_authorization: true,
+            tags: Default::default(),
         };
         let assignment = RoleAssignment {
             id: Uuid::from_u128(0xa1),

@@ -15,6 +15,7 @@ mod directory;
 mod integrity;
 mod keyvault;
 mod logs;
+mod management;
 mod workloads;
 
 use uuid::Uuid;
@@ -31,6 +32,7 @@ pub use directory::*;
 pub use integrity::*;
 pub use keyvault::*;
 pub use logs::*;
+pub use management::*;
 pub use workloads::*;
 
 use crate::model::{KeyOwner, SignInRecord, SigningKeyRecord, Write};
@@ -82,6 +84,10 @@ macro_rules! store_conformance_tests {
             kv_versions_round_trip,
             kv_soft_delete_recover_purge_restore,
             kv_audit_filters,
+            management_rows_round_trip,
+            deleting_resource_group_deletes_its_resources,
+            management_rules,
+            activity_log_filters,
         );
     };
     (@each $fixture:path; $($name:ident,)*) => {
@@ -138,6 +144,8 @@ pub fn cluster(n: u128, tenant: &Tenant) -> Cluster {
         region: RegionName::parse("eastus").unwrap(),
         issuer: Issuer::parse(&format!("https://issuer.example/{n}/")).unwrap(),
         created_at: UnixTime::from_secs(1_700_000_100),
+        oidc_issuer_enabled: true,
+        workload_identity_enabled: true,
     }
 }
 
@@ -152,6 +160,7 @@ pub fn identity(n: u128, tenant: &Tenant, name: &str, group: &str) -> ManagedIde
         client_id: ClientId::from_uuid(guid(0x3000 + n)),
         principal_id: PrincipalId::from_uuid(guid(0x5000 + n)),
         created_at: UnixTime::from_secs(1_700_000_200),
+        tags: Default::default(),
     }
 }
 

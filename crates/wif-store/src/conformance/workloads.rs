@@ -42,6 +42,8 @@ pub fn vault(name: &str, tenant: &Tenant) -> Vault {
         retention_days: DEFAULT_RETENTION_DAYS,
         purge_protection: false,
         created_at: UnixTime::from_secs(1_700_000_400),
+        enable_rbac_authorization: true,
+        tags: Default::default(),
     }
 }
 

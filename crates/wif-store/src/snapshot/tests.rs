@@ -130,6 +130,22 @@ impl Store for FlakyStore {
         self.check()?;
         self.inner.kv_audit(query).await
     }
+
+    async fn append_activity(
+        &self,
+        records: &[crate::activity::ActivityRecord],
+    ) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.append_activity(records).await
+    }
+
+    async fn activity(
+        &self,
+        query: &crate::activity::ActivityQuery,
+    ) -> Result<Vec<crate::activity::ActivityRecord>, StoreError> {
+        self.check()?;
+        self.inner.activity(query).await
+    }
 }
 
 fn kek() -> Arc<KeyEncryptionKey> {

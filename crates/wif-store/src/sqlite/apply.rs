@@ -88,6 +88,14 @@ async fn apply_one(conn: &mut SqliteConnection, write: &Write) -> Result<(), Sto
         Write::DeleteRoleDefinition(id) => workloads::delete_role_definition(conn, id).await,
         Write::PutRoleAssignment(a) => workloads::put_role_assignment(conn, a).await,
         Write::DeleteRoleAssignment(id) => workloads::delete_role_assignment(conn, id).await,
+        Write::PutResourceGroup(g) => arm::put_resource_group(conn, g).await,
+        Write::DeleteResourceGroup { subscription, name } => {
+            arm::delete_resource_group(conn, subscription, name).await
+        }
+        Write::PutApplication(a) => arm::put_application(conn, a).await,
+        Write::DeleteApplication(id) => arm::delete_application(conn, id).await,
+        Write::PutStorageAccount(s) => arm::put_storage_account(conn, s).await,
+        Write::DeleteStorageAccount(name) => arm::delete_storage_account(conn, name).await,
         Write::PutSigningKey(k) => put_signing_key(conn, k).await,
         Write::RetireSigningKey {
             kid,
@@ -106,6 +114,8 @@ async fn apply_one(conn: &mut SqliteConnection, write: &Write) -> Result<(), Sto
     }
 }
 
+#[path = "apply_arm.rs"]
+mod arm;
 #[path = "apply_workloads.rs"]
 mod workloads;
 
@@ -145,6 +155,14 @@ pub(super) async fn first_text(
         .map_err(|e| db_error(doing, &e))?;
     row.map(|r| r.try_get::<String, _>(0).map_err(|e| db_error(doing, &e)))
         .transpose()
+}
+
+/// ARM tags as stored (a JSON object of strings).
+pub(super) fn tags_json(
+    tags: &std::collections::BTreeMap<String, String>,
+) -> Result<String, StoreError> {
+    serde_json::to_string(tags)
+        .map_err(|e| StoreError::Conflict(format!("The tags cannot be stored: {e}")))
 }
 
 pub(super) fn found(rows: u64, message: impl FnOnce() -> String) -> Result<(), StoreError> {
@@ -263,10 +281,12 @@ async fn put_cluster(conn: &mut SqliteConnection, c: &Cluster) -> Result<(), Sto
     }
     let q = sqlx::query(
         "INSERT INTO clusters (guid, name, tenant, subscription, resource_group, region, issuer,
-             created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+             created_at, oidc_issuer, workload_identity) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (guid) DO UPDATE SET name = excluded.name, tenant = excluded.tenant,
              subscription = excluded.subscription, resource_group = excluded.resource_group,
-             region = excluded.region, issuer = excluded.issuer, created_at = excluded.created_at",
+             region = excluded.region, issuer = excluded.issuer, created_at = excluded.created_at,
+             oidc_issuer = MAX(oidc_issuer, excluded.oidc_issuer),
+             workload_identity = excluded.workload_identity",
     )
     .bind(&guid)
     .bind(c.name.as_str())
@@ -275,7 +295,9 @@ async fn put_cluster(conn: &mut SqliteConnection, c: &Cluster) -> Result<(), Sto
     .bind(c.resource_group.as_str())
     .bind(c.region.as_str())
     .bind(c.issuer.as_str())
-    .bind(c.created_at.as_secs());
+    .bind(c.created_at.as_secs())
+    .bind(c.oidc_issuer_enabled)
+    .bind(c.workload_identity_enabled);
     exec(conn, "writing a cluster", q).await.map(drop)
 }
 
@@ -303,13 +325,14 @@ async fn put_identity(conn: &mut SqliteConnection, m: &ManagedIdentity) -> Resul
     }
     let q = sqlx::query(
         "INSERT INTO identities (client_id, name, name_key, tenant, subscription, resource_group,
-             resource_group_key, location, principal_id, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+             resource_group_key, location, principal_id, created_at, tags)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (client_id) DO UPDATE SET name = excluded.name, name_key = excluded.name_key,
              tenant = excluded.tenant, subscription = excluded.subscription,
              resource_group = excluded.resource_group,
              resource_group_key = excluded.resource_group_key, location = excluded.location,
-             principal_id = excluded.principal_id, created_at = excluded.created_at",
+             principal_id = excluded.principal_id, created_at = excluded.created_at,
+             tags = excluded.tags",
     )
     .bind(&client)
     .bind(m.name.as_str())
@@ -320,7 +343,8 @@ async fn put_identity(conn: &mut SqliteConnection, m: &ManagedIdentity) -> Resul
     .bind(&group_key)
     .bind(m.location.as_str())
     .bind(m.principal_id.to_string())
-    .bind(m.created_at.as_secs());
+    .bind(m.created_at.as_secs())
+    .bind(tags_json(&m.tags)?);
     exec(conn, "writing a managed identity", q).await.map(drop)
 }
 

@@ -97,12 +97,12 @@ pub(super) async fn put_vault(conn: &mut SqliteConnection, v: &Vault) -> Result<
     }
     let q = sqlx::query(
         "INSERT INTO vaults (name, tenant, subscription, resource_group, location, retention_days,
-             purge_protection, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+             purge_protection, created_at, tags, rbac) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (name) DO UPDATE SET tenant = excluded.tenant,
              resource_group = excluded.resource_group, location = excluded.location,
              retention_days = excluded.retention_days,
              purge_protection = MAX(purge_protection, excluded.purge_protection),
-             created_at = excluded.created_at",
+             created_at = excluded.created_at, tags = excluded.tags, rbac = excluded.rbac",
     )
     .bind(v.name.as_str())
     .bind(v.tenant.to_string())
@@ -111,7 +111,9 @@ pub(super) async fn put_vault(conn: &mut SqliteConnection, v: &Vault) -> Result<
     .bind(v.location.as_str())
     .bind(i64::from(v.retention_days))
     .bind(v.purge_protection)
-    .bind(v.created_at.as_secs());
+    .bind(v.created_at.as_secs())
+    .bind(super::tags_json(&v.tags)?)
+    .bind(v.enable_rbac_authorization);
     exec(conn, "writing a key vault", q).await.map(drop)
 }
 

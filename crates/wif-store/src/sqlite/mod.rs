@@ -27,6 +27,7 @@ use wif_core::directory::DirectoryData;
 use wif_core::UnixTime;
 use wif_core::ids::{SecretName, VaultName};
 
+use crate::activity::{ActivityQuery, ActivityRecord};
 use crate::keyvault::{Deletion, KvAuditQuery, KvAuditRecord, SecretVersion, StoredSecret};
 use crate::model::{SignInQuery, SignInRecord, SigningKeyRecord, Write};
 use crate::store::{Store, StoreError};
@@ -49,6 +50,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../../migrations/sqlite/0002_workloads.sql"),
     ),
     (3, include_str!("../../migrations/sqlite/0003_keyvault.sql")),
+    (
+        4,
+        include_str!("../../migrations/sqlite/0004_management.sql"),
+    ),
 ];
 
 /// A [`Store`] on an SQLite database file.
@@ -437,6 +442,52 @@ impl Store for SqliteStore {
 
     async fn kv_audit(&self, query: &KvAuditQuery) -> Result<Vec<KvAuditRecord>, StoreError> {
         keyvault::audit(&self.pool, query).await
+    }
+
+    async fn append_activity(&self, records: &[ActivityRecord]) -> Result<(), StoreError> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.begin_write().await?;
+        for r in records {
+            let body = serde_json::to_string(r)
+                .map_err(|e| StoreError::Conflict(format!("activity record: {e}")))?;
+            sqlx::query("INSERT OR IGNORE INTO activity_log (id, time, body) VALUES (?, ?, ?)")
+                .bind(r.id.hyphenated().to_string())
+                .bind(r.time.as_secs())
+                .bind(body)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| db_error("appending to the activity log", &e))?;
+        }
+        commit(tx, "committing activity records").await
+    }
+
+    async fn activity(&self, query: &ActivityQuery) -> Result<Vec<ActivityRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT body FROM activity_log WHERE (?1 IS NULL OR time >= ?1)
+             ORDER BY time DESC, seq DESC",
+        )
+        .bind(query.since.map(UnixTime::as_secs))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| db_error("reading the activity log", &e))?;
+        let mut out = Vec::new();
+        for row in &rows {
+            let body: String = row
+                .try_get("body")
+                .map_err(|e| db_error("reading the activity log", &e))?;
+            let r: ActivityRecord = serde_json::from_str(&body)
+                .map_err(|e| StoreError::Corrupt(format!("activity_log.body: {e}")))?;
+            if query.failed_only && r.status < 400 {
+                continue;
+            }
+            out.push(r);
+            if query.limit != 0 && out.len() >= query.limit {
+                break;
+            }
+        }
+        Ok(out)
     }
 }
 

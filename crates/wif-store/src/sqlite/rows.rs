@@ -169,7 +169,7 @@ pub(super) async fn load_directory(
     }
 
     let sql = "SELECT guid, name, tenant, subscription, resource_group, region, issuer, \
-               created_at FROM clusters ORDER BY seq";
+               created_at, oidc_issuer, workload_identity FROM clusters ORDER BY seq";
     for row in fetch_all(tx, doing, sql).await? {
         let c = Cells {
             table: "clusters",
@@ -183,12 +183,14 @@ pub(super) async fn load_directory(
             resource_group: c.parse("resource_group", ResourceGroupName::parse)?,
             region: c.parse("region", RegionName::parse)?,
             issuer: c.parse("issuer", Issuer::parse)?,
+            oidc_issuer_enabled: c.int("oidc_issuer")? != 0,
+            workload_identity_enabled: c.int("workload_identity")? != 0,
             created_at: c.time("created_at")?,
         });
     }
 
     let sql = "SELECT name, tenant, subscription, resource_group, location, client_id, \
-               principal_id, created_at FROM identities ORDER BY seq";
+               principal_id, created_at, tags FROM identities ORDER BY seq";
     for row in fetch_all(tx, doing, sql).await? {
         let c = Cells {
             table: "identities",
@@ -202,6 +204,7 @@ pub(super) async fn load_directory(
             location: c.parse("location", RegionName::parse)?,
             client_id: c.parse("client_id", ClientId::parse)?,
             principal_id: c.parse("principal_id", PrincipalId::parse)?,
+            tags: c.parse("tags", |t| serde_json::from_str(t))?,
             created_at: c.time("created_at")?,
         });
     }
@@ -239,7 +242,7 @@ pub(super) async fn load_directory(
     }
 
     let sql = "SELECT name, tenant, subscription, resource_group, location, retention_days, \
-               purge_protection, created_at FROM vaults ORDER BY seq";
+               purge_protection, created_at, tags, rbac FROM vaults ORDER BY seq";
     for row in fetch_all(tx, doing, sql).await? {
         let c = Cells {
             table: "vaults",
@@ -255,6 +258,8 @@ pub(super) async fn load_directory(
             retention_days: u16::try_from(days)
                 .map_err(|_| c.corrupt("retention_days", format_args!("out of range ({days})")))?,
             purge_protection: c.int("purge_protection")? != 0,
+            enable_rbac_authorization: c.int("rbac")? != 0,
+            tags: c.parse("tags", |t| serde_json::from_str(t))?,
             created_at: c.time("created_at")?,
         });
     }
@@ -277,6 +282,33 @@ pub(super) async fn load_directory(
         };
         data.role_assignments
             .push(c.parse("body", |t| serde_json::from_str::<RoleAssignment>(t))?);
+    }
+
+    for (table, sql) in [
+        (
+            "resource_groups",
+            "SELECT body FROM resource_groups ORDER BY seq",
+        ),
+        ("applications", "SELECT body FROM applications ORDER BY seq"),
+        (
+            "storage_accounts",
+            "SELECT body FROM storage_accounts ORDER BY seq",
+        ),
+    ] {
+        for row in fetch_all(tx, doing, sql).await? {
+            let c = Cells { table, row: &row };
+            match table {
+                "resource_groups" => data
+                    .resource_groups
+                    .push(c.parse("body", |t| serde_json::from_str(t))?),
+                "applications" => data
+                    .applications
+                    .push(c.parse("body", |t| serde_json::from_str(t))?),
+                _ => data
+                    .storage_accounts
+                    .push(c.parse("body", |t| serde_json::from_str(t))?),
+            }
+        }
     }
     Ok(data)
 }

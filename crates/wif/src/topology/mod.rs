@@ -347,6 +347,8 @@ pub fn plan(
                     region: spec.region.clone(),
                     issuer,
                     created_at: ctx.now,
+                    oidc_issuer_enabled: true,
+                    workload_identity_enabled: true,
                 }
             }
         };
@@ -439,6 +441,7 @@ pub fn plan(
                 .or(spec.principal_id)
                 .unwrap_or_else(|| PrincipalId::from_uuid(new_uuid(ctx.rng))),
             created_at: existing.as_ref().map(|m| m.created_at).unwrap_or(ctx.now),
+            tags: Default::default(),
         };
         let client = identity.client_id;
         upsert(
@@ -714,6 +717,8 @@ fn plan_workloads(
             retention_days: retention,
             purge_protection,
             created_at: existing.as_ref().map(|v| v.created_at).unwrap_or(ctx.now),
+            enable_rbac_authorization: true,
+            tags: Default::default(),
         };
         let key = spec.name.clone();
         upsert(
