@@ -53,6 +53,7 @@ fn assignments() -> Vec<RoleAssignment> {
             )),
             role_definition_id: roles[i % roles.len()],
             scope: Scope::parse(&scope).unwrap(),
+            meta: Default::default(),
         });
     }
     // The subjects of the checks: one allowed on the vault, one on the resource group, one with
@@ -68,6 +69,7 @@ fn assignments() -> Vec<RoleAssignment> {
             principal_id: PrincipalId::from_uuid(Uuid::from_u128(n)),
             role_definition_id: builtin::KEY_VAULT_SECRETS_USER,
             scope: Scope::parse(&scope).unwrap(),
+            meta: Default::default(),
         });
     }
     out

@@ -105,6 +105,20 @@ impl From<&ExchangeError> for Aadsts {
                 InvalidClient,
                 "'client_assertion', 'client_secret' or 'request' is required for the 'client_credentials' grant type.",
             ),
+            InvalidClientSecret(client) => Aadsts::new(
+                7000215,
+                InvalidClient,
+                format!(
+                    "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{client}'."
+                ),
+            ),
+            ExpiredClientSecret(client) => Aadsts::new(
+                7000222,
+                InvalidClient,
+                format!(
+                    "The provided client secret keys for app '{client}' are expired. Visit the Azure portal to create new keys for your app: https://aka.ms/NewClientSecret, or consider using certificate credentials for added security: https://aka.ms/certCreds."
+                ),
+            ),
             InvalidAssertionType(t) => Aadsts::new(
                 50027,
                 InvalidRequest,

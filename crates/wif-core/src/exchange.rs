@@ -16,6 +16,13 @@ pub enum ExchangeError {
     /// `client_credentials` without `client_assertion` (or a client secret).
     #[error("no client credential (client_assertion) was presented")]
     MissingClientCredential,
+    /// The client secret matches none of the application's secrets (or the client is a
+    /// managed identity, which has none).
+    #[error("invalid client secret for '{0}'")]
+    InvalidClientSecret(String),
+    /// The client secret matched, but it is outside its validity window.
+    #[error("the client secret of '{0}' has expired")]
+    ExpiredClientSecret(String),
     /// `client_assertion_type` is not the RFC 7523 JWT-bearer type.
     #[error("unsupported client_assertion_type '{0}'")]
     InvalidAssertionType(String),

@@ -63,6 +63,7 @@ fn bench(c: &mut Criterion) {
         signins,
         policy: StsPolicy::default(),
         keyvault: None,
+        management: None,
     };
     let rng = SeededRandom::new(2);
     let request = ServiceAccountTokenRequest {

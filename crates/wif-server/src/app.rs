@@ -43,7 +43,7 @@ pub fn router(state: AppState) -> Router {
         .collect();
     let extra = std::sync::Arc::new(extra);
     let request_id = HeaderName::from_static("x-request-id");
-    routes(state.clone())
+    let inner = routes(state.clone())
         .layer(axum::middleware::from_fn_with_state(
             state,
             move |st: axum::extract::State<AppState>,
@@ -85,13 +85,41 @@ pub fn router(state: AppState) -> Router {
             }),
         )
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
-        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid));
+    // Before routing: `az cloud register` asks for `<resourceManager>/metadata/endpoints`
+    // with the endpoint's trailing slash kept, so the path starts with `//`.
+    Router::new().fallback_service(
+        tower::ServiceBuilder::new()
+            .map_request(collapse_leading_slashes)
+            .service(inner),
+    )
+}
+
+/// `//a/b` → `/a/b` (only the leading run of slashes; the rest of the path is left alone).
+fn collapse_leading_slashes(mut req: axum::extract::Request) -> axum::extract::Request {
+    let path = req.uri().path();
+    if path.starts_with("//") {
+        let fixed = format!("/{}", path.trim_start_matches('/'));
+        let pq = match req.uri().query() {
+            Some(q) => format!("{fixed}?{q}"),
+            None => fixed,
+        };
+        let mut parts = req.uri().clone().into_parts();
+        if let Ok(p) = pq.parse() {
+            parts.path_and_query = Some(p);
+            if let Ok(uri) = axum::http::Uri::from_parts(parts) {
+                *req.uri_mut() = uri;
+            }
+        }
+    }
+    req
 }
 
 /// The issuer and token-service routes over one state.
 fn routes(state: AppState) -> Router {
     Router::new()
         .merge(crate::sts::router())
+        .merge(crate::arm::router())
         .merge(crate::issuer::router())
         .route("/healthz", axum::routing::get(|| async { "ok" }))
         .with_state(state)

@@ -9,6 +9,8 @@
 //! - [`app`]: composition and layers.
 
 pub mod app;
+pub mod arm;
+pub mod bearer;
 pub mod issuer;
 pub mod keyvault;
 pub mod oidc_fetch;

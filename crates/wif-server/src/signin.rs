@@ -60,6 +60,9 @@ pub type SignInSink = LogSink<SignInRecord>;
 /// The Key Vault audit log's sink.
 pub type AuditSink = LogSink<KvAuditRecord>;
 
+/// The activity log's sink (management writes).
+pub type ActivitySink = LogSink<wif_store::activity::ActivityRecord>;
+
 /// Most records appended in one store call.
 const BATCH: usize = 256;
 
@@ -67,6 +70,13 @@ type Appended<'a> = Pin<Box<dyn Future<Output = Result<(), StoreError>> + Send +
 
 fn append_sign_ins<'a>(store: &'a dyn Store, batch: &'a [SignInRecord]) -> Appended<'a> {
     store.append_sign_ins(batch)
+}
+
+fn append_activity<'a>(
+    store: &'a dyn Store,
+    batch: &'a [wif_store::activity::ActivityRecord],
+) -> Appended<'a> {
+    store.append_activity(batch)
 }
 
 fn append_kv_audit<'a>(store: &'a dyn Store, batch: &'a [KvAuditRecord]) -> Appended<'a> {
@@ -81,6 +91,14 @@ pub fn spawn_writer(store: Arc<dyn Store>, capacity: usize) -> (SignInSink, Join
 /// Starts the Key Vault audit writer. It ends, after flushing, when every sink clone is dropped.
 pub fn spawn_audit_writer(store: Arc<dyn Store>, capacity: usize) -> (AuditSink, JoinHandle<()>) {
     spawn(store, capacity, "Key Vault audit", append_kv_audit)
+}
+
+/// Starts the activity-log writer. It ends, after flushing, when every sink clone is dropped.
+pub fn spawn_activity_writer(
+    store: Arc<dyn Store>,
+    capacity: usize,
+) -> (ActivitySink, JoinHandle<()>) {
+    spawn(store, capacity, "activity", append_activity)
 }
 
 fn spawn<T: Send + Sync + 'static>(

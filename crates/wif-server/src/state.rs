@@ -206,4 +206,6 @@ pub struct AppState {
     pub policy: StsPolicy,
     /// The Key Vault data plane's store, key and audit log (`None`: Key Vault is not served).
     pub keyvault: Option<crate::keyvault::KeyVaultState>,
+    /// The management API's store access (`None`: ARM and Graph are not served).
+    pub management: Option<crate::arm::ManagementState>,
 }

@@ -16,6 +16,7 @@ pub mod crypto;
 pub mod keys;
 pub mod keyvault;
 pub mod model;
+pub mod secrets;
 pub mod snapshot;
 pub mod sqlite;
 pub mod store;

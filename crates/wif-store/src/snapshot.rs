@@ -141,6 +141,18 @@ impl SnapshotHandle {
     pub fn store(&self, snapshot: Snapshot) {
         self.current.store(Arc::new(snapshot));
     }
+
+    /// Replaces the current snapshot with a shared one, unless the current one is newer (a
+    /// watcher and a management write may race; the higher revision wins).
+    pub fn store_arc(&self, snapshot: Arc<Snapshot>) {
+        self.current.rcu(|current| {
+            if current.revision() > snapshot.revision() {
+                Arc::clone(current)
+            } else {
+                Arc::clone(&snapshot)
+            }
+        });
+    }
 }
 
 /// Builds snapshots from a store, unsealing signing keys with the key-encryption key.

@@ -251,6 +251,7 @@ async fn create(data: &DataDir, args: RoleAssignmentCreateArgs) -> CliResult {
         principal_id: principal,
         role_definition_id: role.id,
         scope,
+        meta: Default::default(),
     };
     store
         .apply(&[Write::PutRoleAssignment(assignment.clone())])

@@ -12,6 +12,7 @@ use wif_core::directory::Directory;
 use wif_core::time::parse_duration;
 use wif_core::{Clock, RandomSource, SystemClock};
 use wif_jose::{CachePolicy, JwksCache};
+use wif_server::arm::ManagementState;
 use wif_server::keyvault::{self, KeyVaultState};
 use wif_server::oidc_fetch::HttpsJwksFetcher;
 use wif_server::pki::{self, PkiPaths};
@@ -165,8 +166,12 @@ pub async fn run(data: &DataDir, args: UpArgs) -> CliResult {
         Some(l) => Some(l.local_addr()?),
         None => None,
     };
-    let vault_resources = names.vault_suffixes.iter().map(|s| s.resource()).collect();
-    let builder = SnapshotBuilder::new(store.clone(), kek.clone(), vault_resources);
+    let builder = SnapshotBuilder::new(store.clone(), kek.clone(), served_resources(&names));
+    let management_builder = Arc::new(SnapshotBuilder::new(
+        store.clone(),
+        kek.clone(),
+        served_resources(&names),
+    ));
     let handle = SnapshotHandle::new(builder.build(None).await?);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let watcher = builder.spawn_watcher(
@@ -176,6 +181,7 @@ pub async fn run(data: &DataDir, args: UpArgs) -> CliResult {
     );
     let (signins, signin_task) = signin::spawn_writer(store.clone(), 10_000);
     let (kv_audit, kv_audit_task) = keyvault::spawn_audit_writer(store.clone(), 10_000);
+    let (activity, activity_task) = signin::spawn_activity_writer(store.clone(), 10_000);
     let purger = spawn_purger(store.clone(), clock.clone(), stopped(stop_rx));
 
     extra_roots.push(std::fs::read_to_string(&pki_paths.ca_cert)?);
@@ -197,6 +203,12 @@ pub async fn run(data: &DataDir, args: UpArgs) -> CliResult {
             kek: kek.clone(),
             audit: kv_audit,
         }),
+        management: Some(ManagementState::new(
+            store.clone(),
+            management_builder,
+            kek.clone(),
+            activity,
+        )),
     };
     let router = app::router(state);
 
@@ -251,13 +263,34 @@ pub async fn run(data: &DataDir, args: UpArgs) -> CliResult {
     {
         tracing::warn!("the sign-in log writer did not finish flushing within 10 s");
     }
-    if tokio::time::timeout(Duration::from_secs(10), kv_audit_task)
-        .await
-        .is_err()
-    {
-        tracing::warn!("the Key Vault audit writer did not finish flushing within 10 s");
+    for (task, what) in [
+        (kv_audit_task, "Key Vault audit"),
+        (activity_task, "activity log"),
+    ] {
+        if tokio::time::timeout(Duration::from_secs(10), task)
+            .await
+            .is_err()
+        {
+            tracing::warn!("the {what} writer did not finish flushing within 10 s");
+        }
     }
     Ok(())
+}
+
+/// The token audiences this node serves besides the well-known ones: each vault suffix's
+/// resource and the local Graph resource (`<origin>/graph`).
+fn served_resources(names: &HostNames) -> Vec<String> {
+    names
+        .vault_suffixes
+        .iter()
+        .map(|s| s.resource())
+        .chain(
+            names
+                .authorities
+                .iter()
+                .map(|a| format!("{}/graph", a.origin())),
+        )
+        .collect()
 }
 
 /// Purges soft-deleted secrets whose retention has ended, every five minutes, until `stop`.

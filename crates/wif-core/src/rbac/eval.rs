@@ -27,6 +27,27 @@ pub struct RoleAssignment {
     pub role_definition_id: Uuid,
     /// Where the role applies; it is inherited by every scope below.
     pub scope: Scope,
+    /// What ARM keeps about the assignment besides what authorization needs.
+    #[serde(default)]
+    pub meta: AssignmentMeta,
+}
+
+/// The descriptive properties of a role assignment ARM returns (they never change a decision:
+/// conditions are kept but not evaluated, see `docs/rbac.md`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AssignmentMeta {
+    /// `principalType`: `ServicePrincipal`, `User`, `Group`, `ForeignGroup` or `Device`.
+    pub principal_type: Option<String>,
+    /// `description`.
+    pub description: Option<String>,
+    /// `condition` (ABAC), kept as given.
+    pub condition: Option<String>,
+    /// `conditionVersion`.
+    pub condition_version: Option<String>,
+    /// `createdOn`.
+    pub created_on: Option<crate::time::UnixTime>,
+    /// `createdBy`: the object id of the caller that created it.
+    pub created_by: Option<String>,
 }
 
 /// What is being attempted.

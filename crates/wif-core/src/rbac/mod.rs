@@ -15,7 +15,7 @@ mod scope;
 #[cfg(test)]
 mod tests;
 
-pub use eval::{Authorizer, Decision, DenyReason, Operation, RoleAssignment};
+pub use eval::{AssignmentMeta, Authorizer, Decision, DenyReason, Operation, RoleAssignment};
 pub use roles::{
     InvalidRoleDefinition, Permission, RoleDefinition, built_in_roles, builtin,
     validate_custom_role,

@@ -37,6 +37,7 @@ fn assignment(n: u128, who: u128, role: Uuid, at: &str) -> RoleAssignment {
         principal_id: principal(who),
         role_definition_id: role,
         scope: scope(at),
+        meta: Default::default(),
     }
 }
 fn authorizer(assignments: Vec<RoleAssignment>) -> Authorizer {
@@ -431,6 +432,7 @@ proptest! {
                 principal_id: principal(who),
                 role_definition_id: role_ids.get(role).copied().unwrap_or_default(),
                 scope: scope(&recase(scopes.get(at).map_or("/", String::as_str), mask)),
+                meta: Default::default(),
             })
             .collect();
         let az = Authorizer::new(roles.clone(), assignments.clone());

@@ -1,30 +1,17 @@
 //! Key Vault authentication (the bearer challenge, token verification against the vault
 //! tenant's keys) and authorization (Azure RBAC on the secret's scope).
 
-use axum::http::{HeaderMap, StatusCode, header};
-use serde_json::Value;
+use axum::http::{HeaderMap, StatusCode};
 use wif_core::ids::PrincipalId;
 use wif_core::rbac::{Decision, Operation, Scope};
-use wif_jose::UnverifiedJwt;
-use wif_store::model::KeyOwner;
+
+use crate::bearer::FailureKind;
 
 use super::Ctx;
 use super::wire::KvError;
 use crate::state::AppState;
 
-/// Clock skew tolerated on `nbf`/`exp` (Entra's and Key Vault's five minutes).
-const SKEW_SECS: i64 = 300;
-
-/// The verified caller of a request.
-#[derive(Debug)]
-pub struct Caller {
-    /// `appid` (v1) or `azp` (v2).
-    pub app: String,
-    /// `oid`: the RBAC principal.
-    pub oid: String,
-    /// `iss`.
-    pub iss: String,
-}
+pub use crate::bearer::Caller;
 
 /// `WWW-Authenticate: Bearer authorization="<authority>/<tenant>", resource="<resource>"`.
 ///
@@ -66,103 +53,25 @@ fn accepted_audiences(ctx: &Ctx) -> Vec<String> {
 
 /// Verifies the bearer token: signature by the vault tenant's key, audience, issuer and time.
 pub fn authenticate(st: &AppState, ctx: &Ctx, headers: &HeaderMap) -> Result<Caller, KvError> {
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            let (scheme, rest) = v.split_once(' ')?;
-            scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
-        })
-        .filter(|t| !t.is_empty());
-    let Some(token) = token else {
-        return Err(unauthorized(
-            st,
-            ctx,
-            "AKV10000: Request is missing a Bearer or PoP token.".to_owned(),
-        ));
-    };
-    let jwt = UnverifiedJwt::parse(token)
-        .map_err(|e| unauthorized(st, ctx, format!("The access token is malformed: {e}.")))?;
-    let tenant = ctx.vault.tenant;
-    let keys = ctx
-        .snap
-        .keys_of(&KeyOwner::Tenant(tenant))
-        .map(|k| k.key_set_at(ctx.now))
-        .ok_or_else(|| {
-            unauthorized(
-                st,
-                ctx,
-                format!("Tenant {tenant} has no token-signing keys."),
-            )
-        })?;
-    let verified = jwt.verify(&keys).map_err(|e| {
-        unauthorized(
-            st,
-            ctx,
-            format!(
-                "The access token's signature does not verify with the keys of tenant {tenant} ({e}); request a token from that tenant."
-            ),
-        )
-    })?;
-    let claims = verified.claims();
-    let text = |name: &str| claims.get(name).and_then(Value::as_str).unwrap_or_default();
-
-    let aud = text("aud");
-    let accepted = accepted_audiences(ctx);
-    if !accepted
-        .iter()
-        .any(|a| a.eq_ignore_ascii_case(aud.trim_end_matches('/')))
-    {
-        return Err(unauthorized(
-            st,
-            ctx,
-            format!(
-                "AKV10022: Invalid audience. Expected {}, found: {aud}.",
-                ctx.suffix.resource()
-            ),
-        ));
-    }
-    let iss = text("iss");
-    let issuers: Vec<String> = st
-        .names
-        .authorities
-        .iter()
-        .flat_map(|a| [a.tenant_v1_issuer(&tenant), a.tenant_v2_issuer(&tenant)])
-        .collect();
-    if !issuers.iter().any(|i| i == iss) {
-        return Err(unauthorized(
-            st,
-            ctx,
-            format!(
-                "AKV10032: Invalid issuer. Expected one of {}, found {iss}.",
-                issuers.join(", ")
-            ),
-        ));
-    }
-    let num = |name: &str| claims.get(name).and_then(Value::as_i64);
-    let now = ctx.now.as_secs();
-    if num("exp").is_none_or(|exp| now > exp + SKEW_SECS) {
-        return Err(unauthorized(
-            st,
-            ctx,
-            "The access token has expired; request a new one.".to_owned(),
-        ));
-    }
-    if num("nbf").is_some_and(|nbf| nbf > now + SKEW_SECS) {
-        return Err(unauthorized(
-            st,
-            ctx,
-            "The access token is not yet valid.".to_owned(),
-        ));
-    }
-    let app = match text("appid") {
-        "" => text("azp"),
-        a => a,
-    };
-    Ok(Caller {
-        app: app.to_owned(),
-        oid: text("oid").to_owned(),
-        iss: iss.to_owned(),
+    let audiences = accepted_audiences(ctx);
+    crate::bearer::verify(
+        st,
+        &ctx.snap,
+        headers,
+        Some(ctx.vault.tenant),
+        &audiences,
+        ctx.now,
+    )
+    .map_err(|f| {
+        let message = match f.kind {
+            FailureKind::Missing => {
+                "AKV10000: Request is missing a Bearer or PoP token.".to_owned()
+            }
+            FailureKind::Audience => format!("AKV10022: {}", f.message),
+            FailureKind::Issuer => format!("AKV10032: {}", f.message),
+            _ => f.message,
+        };
+        unauthorized(st, ctx, message)
     })
 }
 

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 use wif_core::claims::AccessTokenClaims;
-use wif_core::directory::{FederatedIdentityCredential, ManagedIdentity, Tenant};
+use wif_core::directory::{Application, FederatedIdentityCredential, ManagedIdentity, Tenant};
 use wif_core::exchange::ExchangeError;
 use wif_core::fic::{MatchFailure, match_credential, trusts_issuer};
 use wif_core::ids::{ClientId, Resource, ScopeError, TenantRef};
@@ -88,13 +88,23 @@ pub async fn exchange(
     let resource = requested_resource(form, endpoint)?;
     log.resource = Some(resource.as_str().to_owned());
 
-    let identity = find_identity(snap, tenant, client_text, tenant_segment)?;
-    log.identity = Some(identity.resource_id());
+    let client = find_client(snap, tenant, client_text, tenant_segment)?;
+    log.identity = Some(client.log_name());
 
     let assertion = match (&form.client_assertion, &form.client_secret) {
         (Some(a), _) => a.as_str(),
-        // Managed identities have no secrets; app registrations with secrets come later.
-        (None, _) => return Err(ExchangeError::MissingClientCredential),
+        (None, Some(secret)) => {
+            check_secret(&client, client_text, secret, now)?;
+            if !snap.directory.is_known_resource(&resource.key()) {
+                return Err(ExchangeError::ResourceNotFound {
+                    resource: resource.as_str().to_owned(),
+                    tenant: tenant_segment.to_owned(),
+                });
+            }
+            log.credential = Some("client_secret".to_owned());
+            return mint(st, snap, tenant, &client, &resource, now, true);
+        }
+        (None, None) => return Err(ExchangeError::MissingClientCredential),
     };
     match form.client_assertion_type.as_deref() {
         None => return Err(ExchangeError::MissingParameter("client_assertion_type")),
@@ -107,7 +117,7 @@ pub async fn exchange(
             tenant: tenant_segment.to_owned(),
         });
     }
-    let credentials = snap.directory.credentials(&identity.client_id);
+    let credentials = snap.directory.credentials(&client.client_id());
     if credentials.is_empty() {
         return Err(ExchangeError::NoFederatedCredentials(
             client_text.to_owned(),
@@ -118,7 +128,52 @@ pub async fn exchange(
     let matched = match_assertion(&credentials, &verified_claims, log)?;
     log.credential = Some(matched.name.as_str().to_owned());
 
-    mint(st, snap, tenant, identity, &resource, now)
+    mint(st, snap, tenant, &client, &resource, now, false)
+}
+
+/// The confidential client a request names: a managed identity or an app registration.
+enum Client<'a> {
+    Identity(&'a ManagedIdentity),
+    Application(&'a Application),
+}
+
+impl Client<'_> {
+    fn client_id(&self) -> ClientId {
+        match self {
+            Self::Identity(m) => m.client_id,
+            Self::Application(a) => a.app_id,
+        }
+    }
+
+    /// How the sign-in log names it: the identity's ARM id, or `/applications/<appId>`.
+    fn log_name(&self) -> String {
+        match self {
+            Self::Identity(m) => m.resource_id(),
+            Self::Application(a) => format!("/applications/{}", a.app_id),
+        }
+    }
+}
+
+/// Checks a client secret: only app registrations have them, and a matching secret must be
+/// within its validity window.
+fn check_secret(
+    client: &Client<'_>,
+    client_text: &str,
+    presented: &str,
+    now: UnixTime,
+) -> Result<(), ExchangeError> {
+    let Client::Application(app) = client else {
+        return Err(ExchangeError::InvalidClientSecret(client_text.to_owned()));
+    };
+    let matched = app
+        .secrets
+        .iter()
+        .find(|s| wif_store::secrets::matches(s, presented))
+        .ok_or_else(|| ExchangeError::InvalidClientSecret(client_text.to_owned()))?;
+    if now < matched.start || now >= matched.end {
+        return Err(ExchangeError::ExpiredClientSecret(client_text.to_owned()));
+    }
+    Ok(())
 }
 
 fn find_tenant<'a>(snap: &'a Snapshot, segment: &str) -> Result<&'a Tenant, ExchangeError> {
@@ -155,20 +210,28 @@ fn requested_resource(form: &TokenForm, endpoint: Endpoint) -> Result<Resource, 
     }
 }
 
-fn find_identity<'a>(
+fn find_client<'a>(
     snap: &'a Snapshot,
     tenant: &Tenant,
     client_text: &str,
     tenant_segment: &str,
-) -> Result<&'a ManagedIdentity, ExchangeError> {
+) -> Result<Client<'a>, ExchangeError> {
     let not_found = || ExchangeError::ClientNotFound {
         client_id: client_text.to_owned(),
         tenant: tenant_segment.to_owned(),
     };
     let client = ClientId::parse(client_text).map_err(|_| not_found())?;
-    snap.directory
+    if let Some(m) = snap
+        .directory
         .identity(&client)
         .filter(|m| m.tenant == tenant.id)
+    {
+        return Ok(Client::Identity(m));
+    }
+    snap.directory
+        .application(&client)
+        .filter(|a| a.tenant == tenant.id)
+        .map(Client::Application)
         .ok_or_else(not_found)
 }
 
@@ -373,9 +436,10 @@ fn mint(
     st: &AppState,
     snap: &Snapshot,
     tenant: &Tenant,
-    identity: &ManagedIdentity,
+    client: &Client<'_>,
     resource: &Resource,
     now: UnixTime,
+    by_secret: bool,
 ) -> Result<Issued, ExchangeError> {
     let Some(keys) = snap.keys_of(&KeyOwner::Tenant(tenant.id)) else {
         tracing::error!(tenant = %tenant.id, "tenant has no signing key");
@@ -385,7 +449,13 @@ fn mint(
     let issued_at = now.minus_secs(ISSUE_BACKDATE_SECS);
     let expires_on = now.plus_secs(i64::try_from(lifetime).unwrap_or(86_400));
     let issuer = st.authority.tenant_v1_issuer(&tenant.id);
-    let principal = identity.principal_id.to_string();
+    let (principal, app_id, mirid) = match client {
+        Client::Identity(m) => (m.principal_id, m.client_id, Some(m.resource_id())),
+        Client::Application(a) => (a.principal_id, a.app_id, None),
+    };
+    // appidacr: 1 for a client secret, 2 for a certificate or federated assertion.
+    let appidacr = if by_secret { "1" } else { "2" };
+    let principal = principal.to_string();
     let rng = st.rng.as_ref();
     let claims = AccessTokenClaims {
         aud: resource.as_str().to_owned(),
@@ -394,8 +464,8 @@ fn mint(
         nbf: issued_at.as_secs(),
         exp: expires_on.as_secs(),
         aio: new_token_id(rng, 48),
-        appid: identity.client_id.to_string(),
-        appidacr: "2".to_owned(),
+        appid: app_id.to_string(),
+        appidacr: appidacr.to_owned(),
         idp: issuer,
         idtyp: "app".to_owned(),
         oid: principal.clone(),
@@ -404,7 +474,7 @@ fn mint(
         tid: tenant.id.to_string(),
         uti: new_token_id(rng, 16),
         ver: "1.0".to_owned(),
-        xms_mirid: Some(identity.resource_id()),
+        xms_mirid: mirid,
         xms_tcdt: Some(tenant.created_at.as_secs()),
     };
     let kid = keys.active.kid().as_str().to_owned();

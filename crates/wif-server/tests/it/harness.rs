@@ -231,12 +231,22 @@ impl Harness {
         let now = UnixTime::from_secs(START);
         let fixture = Fixture::new(now).await.unwrap();
         let foreign_identity = add_foreign_tenant(&fixture, now).await;
-        let handle = SnapshotHandle::new(fixture.snapshot().await.unwrap());
+        let handle = SnapshotHandle::new(
+            SnapshotBuilder::new(
+                fixture.store.clone(),
+                fixture.kek.clone(),
+                served_resources(),
+            )
+            .build(None)
+            .await
+            .unwrap(),
+        );
         let clock = Arc::new(TestClock::at(now));
         let fetcher = Arc::new(FakeFetcher::default());
         let (signins, writer) = signin::spawn_writer(fixture.store.clone(), 1024);
         let (kv_audit, _kv_audit_task) =
             wif_server::keyvault::spawn_audit_writer(fixture.store.clone(), 1024);
+        let (activity, _activity_task) = signin::spawn_activity_writer(fixture.store.clone(), 1024);
         let state = AppState {
             snapshot: handle.clone(),
             clock: clock.clone(),
@@ -251,6 +261,16 @@ impl Harness {
                 kek: fixture.kek.clone(),
                 audit: kv_audit,
             }),
+            management: Some(wif_server::arm::ManagementState::new(
+                fixture.store.clone(),
+                Arc::new(SnapshotBuilder::new(
+                    fixture.store.clone(),
+                    fixture.kek.clone(),
+                    served_resources(),
+                )),
+                fixture.kek.clone(),
+                activity,
+            )),
         };
         let router = app::router(state.clone());
         Self {
@@ -423,7 +443,7 @@ impl Harness {
         let next = SnapshotBuilder::new(
             self.fixture.store.clone(),
             self.fixture.kek.clone(),
-            vec!["https://vault.localhost:8443".to_owned()],
+            served_resources(),
         )
         .build(Some(&old))
         .await
@@ -542,7 +562,8 @@ pub fn entra_error_of(code: u32) -> &'static str {
         90002 | 900144 | 50027 | 700222 | 90061 | 900561 => "invalid_request",
         70003 => "unsupported_grant_type",
         700016 => "unauthorized_client",
-        7000216 | 70025 | 700211 | 700212 | 700213 | 7002138 | 700024 | 700027 => "invalid_client",
+        7000216 | 70025 | 700211 | 700212 | 700213 | 7002138 | 700024 | 700027 | 7000215
+        | 7000222 => "invalid_client",
         70011 | 1002012 => "invalid_scope",
         500011 => "invalid_resource",
         other => panic!("no expected OAuth error written down for AADSTS{other}"),
@@ -612,4 +633,12 @@ pub fn assert_entra_error(reply: &Reply, status: u16, code: u32) -> Value {
 pub fn decode_segment(token: &str, index: usize) -> Value {
     let part = token.split('.').nth(index).unwrap();
     serde_json::from_slice(&b64::decode(part).unwrap()).unwrap()
+}
+
+/// The token audiences the harness's node serves besides the well-known ones.
+pub fn served_resources() -> Vec<String> {
+    vec![
+        "https://vault.localhost:8443".to_owned(),
+        "https://wif.test:8443/graph".to_owned(),
+    ]
 }

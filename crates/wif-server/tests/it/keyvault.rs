@@ -52,6 +52,7 @@ impl Kv {
             principal_id: h.fixture.identity.principal_id,
             role_definition_id: builtin::KEY_VAULT_SECRETS_OFFICER,
             scope: vault.scope(),
+            meta: Default::default(),
         };
         h.fixture
             .store
@@ -498,6 +499,7 @@ async fn rbac_decides_per_secret_and_denials_match_key_vault() {
         principal_id: PrincipalId::parse(stranger).unwrap(),
         role_definition_id: builtin::KEY_VAULT_SECRETS_USER,
         scope: Scope::parse(&format!("{}/secrets/db", kv.vault.resource_id())).unwrap(),
+        meta: Default::default(),
     };
     kv.h.fixture
         .store

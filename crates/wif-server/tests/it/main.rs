@@ -5,6 +5,8 @@
 //! Modules are `#[cfg(test)]` so clippy's allow-in-tests settings cover their helpers too.
 
 #[cfg(test)]
+mod arm;
+#[cfg(test)]
 mod discovery;
 #[cfg(test)]
 mod errors;

@@ -54,6 +54,7 @@ pub fn role_assignment(n: u128, principal: u128, role: uuid::Uuid, scope: &str) 
         principal_id: PrincipalId::from_uuid(guid(0x5000 + principal)),
         role_definition_id: role,
         scope: Scope::parse(scope).unwrap(),
+        meta: Default::default(),
     }
 }
 

@@ -870,6 +870,7 @@ fn plan_workloads(
             principal_id: principal,
             role_definition_id: role.id,
             scope,
+            meta: Default::default(),
         };
         plan.changes.push(format!(
             "+ role assignment {} for {principal} on {}",
