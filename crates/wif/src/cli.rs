@@ -57,6 +57,11 @@ pub enum Command {
     /// Example: wif role assignment create --assignee id-workload --role "Key Vault Secrets User" --vault kv-demo
     #[command(subcommand)]
     Role(RoleCommand),
+    /// App registrations (confidential clients with client secrets), like `az ad sp`.
+    ///
+    /// Example: wif app create --display-name ci --role Contributor --scopes /subscriptions/<id>
+    #[command(subcommand)]
+    App(AppCommand),
     /// Key Vault secrets and the Key Vault audit log.
     ///
     /// Example: wif keyvault secret show --vault-name kv-demo --name my-secret
@@ -561,4 +566,92 @@ mod tests {
     fn every_command_is_well_formed() {
         super::Cli::command().debug_assert();
     }
+}
+
+/// `wif app …`
+#[derive(Debug, Subcommand)]
+pub enum AppCommand {
+    /// Create an app registration with a client secret (shown once), optionally with a role.
+    ///
+    /// Example: wif app create --display-name ci --role Contributor --scopes /subscriptions/<id> -o json
+    Create(AppCreateArgs),
+    /// List app registrations (secrets show only their hints).
+    ///
+    /// Example: wif app list -o table
+    List(AppListArgs),
+    /// Delete an app registration and its role assignments.
+    ///
+    /// Example: wif app delete --id ci
+    Delete(AppDeleteArgs),
+    /// Client secrets.
+    #[command(subcommand)]
+    Credential(AppCredentialCommand),
+}
+
+/// `wif app credential …`
+#[derive(Debug, Subcommand)]
+pub enum AppCredentialCommand {
+    /// Make a new client secret (shown once); replaces the others unless --append.
+    ///
+    /// Example: wif app credential reset --id wif-admin -o json
+    Reset(AppCredentialResetArgs),
+}
+
+/// `wif app create`
+#[derive(Debug, Args)]
+pub struct AppCreateArgs {
+    /// Display name.
+    #[arg(long)]
+    pub display_name: String,
+    /// A role to assign to the new service principal (name or GUID).
+    #[arg(long)]
+    pub role: Option<String>,
+    /// Scopes for --role.
+    #[arg(long, num_args = 1..)]
+    pub scopes: Vec<String>,
+    /// Tenant id or domain (default: the first tenant).
+    #[arg(long)]
+    pub tenant: Option<String>,
+    /// Years the secret is valid.
+    #[arg(long, default_value_t = 1)]
+    pub years: i64,
+    /// Output.
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// `wif app list`
+#[derive(Debug, Args)]
+pub struct AppListArgs {
+    /// Output.
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// `wif app delete`
+#[derive(Debug, Args)]
+pub struct AppDeleteArgs {
+    /// App id, object id or display name.
+    #[arg(long)]
+    pub id: String,
+}
+
+/// `wif app credential reset`
+#[derive(Debug, Args)]
+pub struct AppCredentialResetArgs {
+    /// App id, object id or display name.
+    #[arg(long)]
+    pub id: String,
+    /// Keep the existing secrets.
+    #[arg(long)]
+    pub append: bool,
+    /// Years the secret is valid.
+    #[arg(long, default_value_t = 1)]
+    pub years: i64,
+    /// Description of the new secret.
+    #[arg(long)]
+    pub display_name: Option<String>,
+    /// Output.
+    #[command(flatten)]
+    pub output: OutputArgs,
 }

@@ -58,7 +58,7 @@ fn all_roles(dir: &DirectoryData) -> Vec<RoleDefinition> {
 }
 
 /// A role by name (case-insensitive), GUID, or role definition id (either ARM form).
-fn find_role(dir: &DirectoryData, text: &str) -> CliResult<RoleDefinition> {
+pub(crate) fn find_role(dir: &DirectoryData, text: &str) -> CliResult<RoleDefinition> {
     let text = text.trim();
     let guid = text
         .rsplit('/')
@@ -75,9 +75,27 @@ fn find_role(dir: &DirectoryData, text: &str) -> CliResult<RoleDefinition> {
         })
 }
 
-/// A principal from a managed identity's name, client id or principal id, or any object id.
+/// A tenant by id or domain.
+pub(crate) fn tenant_of(dir: &DirectoryData, text: &str) -> CliResult<wif_core::ids::TenantId> {
+    let t = text.trim().to_ascii_lowercase();
+    dir.tenants
+        .iter()
+        .find(|x| x.id.to_string() == t || x.domain.as_str() == t)
+        .map(|x| x.id)
+        .ok_or_else(|| CliError::msg(format!("no tenant with id or domain '{text}'")))
+}
+
+/// A principal from a managed identity's name, client id or principal id, an app
+/// registration's display name or app id, or any object id.
 fn find_principal(dir: &DirectoryData, text: &str) -> CliResult<PrincipalId> {
     let text = text.trim();
+    if let Some(a) = dir.applications.iter().find(|a| {
+        a.display_name == text
+            || a.app_id.to_string() == text.to_ascii_lowercase()
+            || a.principal_id.to_string() == text.to_ascii_lowercase()
+    }) {
+        return Ok(a.principal_id);
+    }
     if let Some(m) = dir.identities.iter().find(|m| {
         m.name.as_str().eq_ignore_ascii_case(text)
             || m.client_id.to_string() == text.to_ascii_lowercase()
@@ -165,7 +183,13 @@ fn assignment_json(dir: &DirectoryData, a: &RoleAssignment) -> Value {
         .identities
         .iter()
         .find(|m| m.principal_id == a.principal_id)
-        .map(|m| m.name.to_string());
+        .map(|m| m.name.to_string())
+        .or_else(|| {
+            dir.applications
+                .iter()
+                .find(|x| x.principal_id == a.principal_id)
+                .map(|x| x.display_name.clone())
+        });
     let scope = a.scope.as_str();
     let prefix = if scope == "/" { "" } else { scope };
     json!({

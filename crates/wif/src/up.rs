@@ -117,6 +117,10 @@ pub async fn run(data: &DataDir, args: UpArgs) -> CliResult {
     }
     writes
         .extend(keys::missing_key_writes(&planned, &store.signing_keys().await?, &kek, now).await?);
+    let admin = crate::apps::bootstrap_admin(&planned, rng.as_ref(), now).map(|(w, login)| {
+        writes.extend(w);
+        login
+    });
     if !writes.is_empty() {
         store.apply(&writes).await?;
         for c in &changes {
@@ -231,6 +235,9 @@ pub async fn run(data: &DataDir, args: UpArgs) -> CliResult {
         pki::write_atomic(ready, &info_json, 0o644)?;
     }
     print_summary(&info, data);
+    if let Some(login) = &admin {
+        print_admin(login, &info);
+    }
 
     let (down_tx, down_rx) = tokio::sync::watch::channel(false);
     let signal_task = tokio::spawn(async move {
@@ -425,6 +432,24 @@ fn server_info(authority: &Authority, port: u16, ca: &Path, dir: &Directory) -> 
             })
             .collect(),
     }
+}
+
+/// The bootstrap administrator's credentials, printed once (only the hash is stored).
+fn print_admin(login: &crate::apps::AdminLogin, info: &ServerInfo) {
+    println!(
+        "\nBootstrap administrator (Owner of every subscription; the secret is shown only now):\n  \
+         app id     {}\n  secret     {}\n  tenant     {}\n\nLog in with the az CLI (docs/management.md):\n  \
+         az cloud register -n WifLocal --endpoint-resource-manager {}/ && az cloud set -n WifLocal\n  \
+         az login --service-principal -u {} -p '<secret>' --tenant {}\n\
+         A new secret any time: wif app credential reset --id {} \n",
+        login.app_id,
+        login.secret,
+        login.tenant,
+        info.authority,
+        login.app_id,
+        login.tenant,
+        crate::apps::ADMIN_NAME,
+    );
 }
 
 fn print_summary(info: &ServerInfo, data: &DataDir) {
