@@ -62,6 +62,11 @@ pub enum Command {
     /// Example: wif app create --display-name ci --role Contributor --scopes /subscriptions/<id>
     #[command(subcommand)]
     App(AppCommand),
+    /// Kubernetes service accounts of wif's clusters (what kubectl annotate does on AKS).
+    ///
+    /// Example: wif service-account annotate --cluster aks-eastus default/app azure.workload.identity/client-id=<client id>
+    #[command(subcommand)]
+    ServiceAccount(ServiceAccountCommand),
     /// Key Vault secrets and the Key Vault audit log.
     ///
     /// Example: wif keyvault secret show --vault-name kv-demo --name my-secret
@@ -651,6 +656,31 @@ pub struct AppCredentialResetArgs {
     /// Description of the new secret.
     #[arg(long)]
     pub display_name: Option<String>,
+    /// Output.
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// `wif service-account …`
+#[derive(Debug, Subcommand)]
+pub enum ServiceAccountCommand {
+    /// Set (KEY=VALUE) or remove (KEY-) annotations; creates the service account if it is missing.
+    ///
+    /// Example: wif service-account annotate --cluster aks-eastus default/app azure.workload.identity/client-id=<client id>
+    Annotate(ServiceAccountAnnotateArgs),
+}
+
+/// `wif service-account annotate`
+#[derive(Debug, Args)]
+pub struct ServiceAccountAnnotateArgs {
+    /// The cluster.
+    #[arg(long)]
+    pub cluster: String,
+    /// NAMESPACE/NAME.
+    pub service_account: String,
+    /// KEY=VALUE to set, KEY- to remove.
+    #[arg(required = true, num_args = 1..)]
+    pub annotations: Vec<String>,
     /// Output.
     #[command(flatten)]
     pub output: OutputArgs,

@@ -12,6 +12,7 @@ mod output;
 mod roles;
 mod run;
 mod secrets;
+mod service_accounts;
 mod topology;
 mod up;
 
@@ -63,6 +64,7 @@ fn main() -> ExitCode {
             Command::Env(args) => commands::env(&data, args),
             Command::Role(cmd) => roles::role(&data, cmd).await,
             Command::App(cmd) => apps::app(&data, cmd).await,
+            Command::ServiceAccount(cmd) => service_accounts::service_account(&data, cmd).await,
             Command::Keyvault(cmd) => secrets::keyvault(&data, cmd).await,
             Command::Hosts(args) => hosts::hosts(&data, args).await,
         };

@@ -8,7 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use wif_core::directory::Directory;
+use wif_core::directory::{Directory, DirectoryData, ResourceGroup};
+use wif_core::time::UnixTime;
 use wif_core::time::parse_duration;
 use wif_core::{Clock, RandomSource, SystemClock};
 use wif_jose::{CachePolicy, JwksCache};
@@ -20,6 +21,7 @@ use wif_server::rand::OsRandom;
 use wif_server::state::{AppState, Authority, HostNames, StsPolicy};
 use wif_server::{app, signin, tls};
 use wif_store::crypto::KeyEncryptionKey;
+use wif_store::model::Write;
 use wif_store::snapshot::{SnapshotBuilder, SnapshotHandle};
 use wif_store::sqlite::SqliteStore;
 use wif_store::store::Store;
@@ -117,6 +119,11 @@ pub async fn run(data: &DataDir, args: UpArgs) -> CliResult {
     }
     writes
         .extend(keys::missing_key_writes(&planned, &store.signing_keys().await?, &kek, now).await?);
+    writes.extend(
+        implied_resource_groups(&planned, now)
+            .into_iter()
+            .map(Write::PutResourceGroup),
+    );
     let admin = crate::apps::bootstrap_admin(&planned, rng.as_ref(), now).map(|(w, login)| {
         writes.extend(w);
         login
@@ -282,6 +289,43 @@ pub async fn run(data: &DataDir, args: UpArgs) -> CliResult {
         }
     }
     Ok(())
+}
+
+/// Resource groups that resources of `data` live in but that do not exist as resources yet (a
+/// topology names groups without declaring them, as Terraform's `azurerm_resource_group` is
+/// often elsewhere). Each takes the location of its first resource.
+fn implied_resource_groups(data: &DirectoryData, now: UnixTime) -> Vec<ResourceGroup> {
+    let used = data
+        .clusters
+        .iter()
+        .map(|c| (c.subscription, &c.resource_group, &c.region))
+        .chain(
+            data.identities
+                .iter()
+                .map(|m| (m.subscription, &m.resource_group, &m.location)),
+        )
+        .chain(
+            data.vaults
+                .iter()
+                .map(|v| (v.subscription, &v.resource_group, &v.location)),
+        );
+    let mut out: Vec<ResourceGroup> = Vec::new();
+    for (subscription, name, location) in used {
+        let known = |g: &ResourceGroup| {
+            g.subscription == subscription && g.name.as_str().eq_ignore_ascii_case(name.as_str())
+        };
+        if data.resource_groups.iter().any(known) || out.iter().any(known) {
+            continue;
+        }
+        out.push(ResourceGroup {
+            subscription,
+            name: name.clone(),
+            location: location.clone(),
+            tags: Default::default(),
+            created_at: now,
+        });
+    }
+    out
 }
 
 /// The token audiences this node serves besides the well-known ones: each vault suffix's
