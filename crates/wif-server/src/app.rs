@@ -120,6 +120,7 @@ fn routes(state: AppState) -> Router {
     Router::new()
         .merge(crate::sts::router())
         .merge(crate::arm::router())
+        .merge(crate::graph::router())
         .merge(crate::issuer::router())
         .route("/healthz", axum::routing::get(|| async { "ok" }))
         .with_state(state)

@@ -11,6 +11,7 @@
 pub mod app;
 pub mod arm;
 pub mod bearer;
+pub mod graph;
 pub mod issuer;
 pub mod keyvault;
 pub mod oidc_fetch;

@@ -97,7 +97,7 @@ fn roles_at(snap: &Snapshot, scope: &Scope) -> Vec<RoleDefinition> {
 }
 
 /// A `$filter` clause `name eq 'value'` (quotes doubled inside the value, as OData escapes).
-fn eq_filter(filter: &str, name: &str) -> Option<String> {
+pub(crate) fn eq_filter(filter: &str, name: &str) -> Option<String> {
     let f = filter.trim();
     let rest = f
         .get(..name.len())

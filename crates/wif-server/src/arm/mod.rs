@@ -9,7 +9,7 @@
 //! through [`wif_store::Store::apply`] under one lock, the snapshot is rebuilt before the answer
 //! (a client reads its own writes at once), and each write lands in the activity log.
 
-mod authz;
+pub(crate) mod authz;
 mod metadata;
 pub mod path;
 mod resources;
@@ -83,6 +83,36 @@ impl ManagementState {
             busy_identities: Arc::default(),
             operations: Arc::default(),
         }
+    }
+}
+
+impl ManagementState {
+    /// Runs `plan` against the newest directory under the management write lock, applies the
+    /// writes it returns in one transaction, swaps in a rebuilt snapshot, and returns `plan`'s
+    /// result with the snapshot the caller should now read.
+    pub(crate) async fn apply_planned<T, E: From<wif_store::StoreError>>(
+        &self,
+        handle: &wif_store::snapshot::SnapshotHandle,
+        plan: impl FnOnce(&Snapshot) -> Result<(Vec<Write>, T), E>,
+    ) -> Result<(T, Arc<Snapshot>), E> {
+        let _guard = self.write_lock.lock().await;
+        let current = handle.load();
+        let revision = self.store.revision().await?;
+        let fresh = if revision == current.revision() {
+            current
+        } else {
+            let next = Arc::new(self.builder.build(Some(&current)).await?);
+            handle.store_arc(next.clone());
+            next
+        };
+        let (writes, out) = plan(&fresh)?;
+        if writes.is_empty() {
+            return Ok((out, fresh));
+        }
+        self.store.apply(&writes).await?;
+        let next = Arc::new(self.builder.build(Some(&fresh)).await?);
+        handle.store_arc(next.clone());
+        Ok((out, next))
     }
 }
 
@@ -166,25 +196,8 @@ impl Ctx {
         &mut self,
         plan: impl FnOnce(&Snapshot) -> Result<(Vec<Write>, T), ArmError>,
     ) -> Result<T, ArmError> {
-        let _guard = self.mgmt.write_lock.lock().await;
-        let current = self.st.snapshot.load();
-        let revision = self.mgmt.store.revision().await?;
-        let fresh = if revision == current.revision() {
-            current
-        } else {
-            let next = Arc::new(self.mgmt.builder.build(Some(&current)).await?);
-            self.st.snapshot.store_arc(next.clone());
-            next
-        };
-        let (writes, out) = plan(&fresh)?;
-        if !writes.is_empty() {
-            self.mgmt.store.apply(&writes).await?;
-            let next = Arc::new(self.mgmt.builder.build(Some(&fresh)).await?);
-            self.st.snapshot.store_arc(next.clone());
-            self.snap = next;
-        } else {
-            self.snap = fresh;
-        }
+        let (out, snap) = self.mgmt.apply_planned(&self.st.snapshot, plan).await?;
+        self.snap = snap;
         Ok(out)
     }
 

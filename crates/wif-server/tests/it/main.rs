@@ -13,6 +13,8 @@ mod errors;
 #[cfg(test)]
 mod external;
 #[cfg(test)]
+mod graph;
+#[cfg(test)]
 mod harness;
 #[cfg(test)]
 mod issuer;
