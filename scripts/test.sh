@@ -6,17 +6,19 @@
 #   ./scripts/test.sh --only rust     fmt, clippy, cargo test
 #   ./scripts/test.sh --only python   build wif, then compat/python (real azure-identity and, for Key
 #                                     Vault, azure-keyvault-secrets, @azure/keyvault-secrets and the Rust
-#                                     azure_security_keyvault_secrets; it edits /etc/hosts via `wif hosts`
-#                                     and serves the Azure names on 127.0.0.1:443, so it needs root)
+#                                     azure_security_keyvault_secrets; the azure-mgmt-* SDKs; the az CLI
+#                                     from compat/azcli/.venv; it edits /etc/hosts via `wif hosts` and
+#                                     serves the Azure names on 127.0.0.1:443, so it needs root)
 #   ./scripts/test.sh --only node     build wif, then compat/node (real @azure/identity)
 #
-# It installs what the suites need itself: a venv in compat/python/.venv from compat/python/requirements.txt
+# It installs what the suites need itself: a venv in compat/python/.venv from compat/python/requirements.txt,
+# one for the az CLI in compat/azcli/.venv from compat/azcli/requirements.txt
 # and compat/node/node_modules from package-lock.json, each re-installed only when its pins change.
 # Stops at the first failing step and names it. Works from any directory.
 set -euo pipefail
 
 usage() {
-  sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 fast=0
@@ -171,28 +173,43 @@ fi
 # ---- Python compatibility: the real azure-identity ---------------------------------------------------------
 
 if wants python; then
-  step "python compat: venv"
-  venv="compat/python/.venv"
   python="${PYTHON:-python3}"
   command -v "$python" >/dev/null || { echo "test.sh: $python not found; the Python suite needs CPython 3.9+" >&2; exit 1; }
-  want_stamp="$(
-    {
-      cat compat/python/requirements.txt
-      "$python" -c 'import sys; print(sys.version)'
-    } | sha256sum | cut -d' ' -f1
-  )"
-  stamp_file="$venv/.requirements.sha256"
-  if [[ -x "$venv/bin/python" ]] && [[ "$(cat "$stamp_file" 2>/dev/null)" == "$want_stamp" ]] &&
-    "$venv/bin/python" -c 'import azure.identity, jwt, pytest, requests' 2>/dev/null; then
-    echo "up to date ($venv)"
-  else
-    echo "installing compat/python/requirements.txt into $venv"
-    rm -rf "$venv"
-    "$python" -m venv "$venv"
-    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-input \
-      -r compat/python/requirements.txt
-    echo "$want_stamp" >"$stamp_file"
-  fi
+
+  # ensure_venv DIR REQUIREMENTS IMPORT-CHECK: (re)creates DIR from REQUIREMENTS when the pins or the
+  # interpreter changed, or when IMPORT-CHECK no longer runs in it.
+  ensure_venv() {
+    local venv="$1" requirements="$2" check="$3"
+    local want_stamp stamp_file="$1/.requirements.sha256"
+    want_stamp="$(
+      {
+        cat "$requirements"
+        "$python" -c 'import sys; print(sys.version)'
+      } | sha256sum | cut -d' ' -f1
+    )"
+    if [[ -x "$venv/bin/python" ]] && [[ "$(cat "$stamp_file" 2>/dev/null)" == "$want_stamp" ]] &&
+      "$venv/bin/python" -c "$check" 2>/dev/null; then
+      echo "up to date ($venv)"
+    else
+      echo "installing $requirements into $venv"
+      rm -rf "$venv"
+      "$python" -m venv "$venv"
+      "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-input -r "$requirements"
+      echo "$want_stamp" >"$stamp_file"
+    fi
+  }
+
+  step "python compat: venv"
+  venv="compat/python/.venv"
+  ensure_venv "$venv" compat/python/requirements.txt \
+    'import azure.identity, azure.mgmt.msi, azure.mgmt.authorization, jwt, pytest, requests'
+  pass
+
+  # azure-cli pins its own azure-mgmt-* versions, so the real az lives in a venv of its own.
+  step "python compat: az CLI venv"
+  ensure_venv compat/azcli/.venv compat/azcli/requirements.txt 'import azure.cli.core'
+  WIF_AZ="$ROOT/compat/azcli/.venv/bin/az"
+  export WIF_AZ
   pass
 
   step "python compat: pytest"

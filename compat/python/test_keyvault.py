@@ -30,7 +30,10 @@ RUN_TIMEOUT_S = 120.0
 
 
 class KeyVaultWif:
-    def __init__(self, binary: str, data_dir: Path, ready: dict, stderr_log: Path, home: Path) -> None:
+    def __init__(
+        self, binary: str, data_dir: Path, ready: dict, stderr_log: Path, home: Path, cluster: str = "aks-kv"
+    ) -> None:
+        self.cluster = cluster
         self.binary = binary
         self.data_dir = data_dir
         self.ready = ready
@@ -52,7 +55,7 @@ class KeyVaultWif:
 
     def run(self, service_account: str, *command: str, token_expiration: str | None = None):
         """`wif run --cluster aks-kv --service-account default/<sa> -- command…` with a clean environment."""
-        argv = [self.binary, "--data-dir", str(self.data_dir), "run", "--cluster", "aks-kv",
+        argv = [self.binary, "--data-dir", str(self.data_dir), "run", "--cluster", self.cluster,
                 "--service-account", f"default/{service_account}"]  # fmt: skip
         if token_expiration:
             argv += ["--token-expiration", token_expiration]
@@ -69,7 +72,9 @@ class KeyVaultWif:
         return self.run(service_account, sys.executable, "-I", str(CLIENTS / "seed_keyvault.py"), url, secret)
 
 
-def _serve(tmp_path_factory: pytest.TempPathFactory, azure_names: bool):
+def _serve(
+    tmp_path_factory: pytest.TempPathFactory, azure_names: bool, topology: Path = TOPOLOGY, cluster: str = "aks-kv"
+):
     """`wif up -f compat/keyvault/topology.yaml` (with the Azure names on 127.0.0.1:443 when asked), its hosts
     block applied for the module and removed afterwards, whatever happens."""
     binary = _wif_binary()
@@ -79,7 +84,7 @@ def _serve(tmp_path_factory: pytest.TempPathFactory, azure_names: bool):
     home.mkdir()
     ready_file, stderr_log = root / "ready.json", root / "wif-up.stderr"
     argv = [binary, "up", "--data-dir", str(data_dir), "--listen", "127.0.0.1:0",
-            "--ready-file", str(ready_file), "-f", str(TOPOLOGY)]  # fmt: skip
+            "--ready-file", str(ready_file), "-f", str(topology)]  # fmt: skip
     if azure_names:
         argv += ["--azure-names", "--azure-listen", "127.0.0.1:443"]
     env = {k: v for k, v in os.environ.items() if not k.startswith("AZURE_")}
@@ -95,7 +100,7 @@ def _serve(tmp_path_factory: pytest.TempPathFactory, azure_names: bool):
                 pytest.fail(f"wif up wrote no ready file:\n{_tail(stderr_log)}", pytrace=False)
             time.sleep(READY_POLL_S)
         assert ready["azure_names"] is azure_names, ready
-        server = KeyVaultWif(binary, data_dir, ready, stderr_log, home)
+        server = KeyVaultWif(binary, data_dir, ready, stderr_log, home, cluster)
         hosts_applied = True
         server.wif("hosts", "--apply")
         yield server

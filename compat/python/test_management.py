@@ -32,8 +32,8 @@ def mgmt(tmp_path_factory: pytest.TempPathFactory):
     yield from _serve(tmp_path_factory, azure_names=False)
 
 
-def _admin_env(server: KeyVaultWif) -> dict[str, str]:
-    """A fresh secret for the bootstrap administrator, and the environment a CI job would have."""
+def fresh_admin(server: KeyVaultWif) -> dict[str, str]:
+    """`wif app credential reset --id wif-admin`, once the running server accepts the new secret."""
     done = server.wif("app", "credential", "reset", "--id", "wif-admin", "-o", "json")
     login = json.loads(done.stdout)
     authority = server.ready["authority"].rstrip("/")
@@ -50,6 +50,13 @@ def _admin_env(server: KeyVaultWif) -> dict[str, str]:
             break
         assert time.monotonic() < deadline, f"the new admin secret never worked: {r.text}"
         time.sleep(0.2)
+    return login
+
+
+def _admin_env(server: KeyVaultWif) -> dict[str, str]:
+    """A fresh secret for the bootstrap administrator, and the environment a CI job would have."""
+    login = fresh_admin(server)
+    authority = server.ready["authority"].rstrip("/")
     return {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(server.home),
