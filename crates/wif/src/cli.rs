@@ -62,6 +62,11 @@ pub enum Command {
     /// Example: wif app create --display-name ci --role Contributor --scopes /subscriptions/<id>
     #[command(subcommand)]
     App(AppCommand),
+    /// Apply a topology file to the running server's directory: shows the plan (+ create,
+    /// ~ update, - delete), asks, and applies it in one transaction.
+    ///
+    /// Example: wif apply -f topology.yaml --prune --yes
+    Apply(ApplyArgs),
     /// Kubernetes service accounts of wif's clusters (what kubectl annotate does on AKS).
     ///
     /// Example: wif service-account annotate --cluster aks-eastus default/app azure.workload.identity/client-id=<client id>
@@ -684,4 +689,22 @@ pub struct ServiceAccountAnnotateArgs {
     /// Output.
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+/// `wif apply`
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// The topology file.
+    #[arg(short = 'f', long)]
+    pub file: PathBuf,
+    /// Apply without asking (for scripts).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Also delete clusters, service accounts, identities, credentials, vaults and role assignments the
+    /// file does not declare (never tenants, subscriptions or app registrations).
+    #[arg(long)]
+    pub prune: bool,
+    /// Show the plan only.
+    #[arg(long, conflicts_with = "yes")]
+    pub dry_run: bool,
 }

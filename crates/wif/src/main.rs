@@ -1,6 +1,7 @@
 //! The `wif` binary: parses the command line, sets up logging and the runtime, and runs one
 //! command. Errors go to stderr with a non-zero exit code.
 
+mod apply;
 mod apps;
 mod cli;
 mod commands;
@@ -64,6 +65,7 @@ fn main() -> ExitCode {
             Command::Env(args) => commands::env(&data, args),
             Command::Role(cmd) => roles::role(&data, cmd).await,
             Command::App(cmd) => apps::app(&data, cmd).await,
+            Command::Apply(args) => apply::apply(&data, args).await,
             Command::ServiceAccount(cmd) => service_accounts::service_account(&data, cmd).await,
             Command::Keyvault(cmd) => secrets::keyvault(&data, cmd).await,
             Command::Hosts(args) => hosts::hosts(&data, args).await,

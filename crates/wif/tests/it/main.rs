@@ -7,6 +7,8 @@
 //! fixed sleep.
 
 #[cfg(test)]
+mod apply;
+#[cfg(test)]
 mod cli;
 #[cfg(test)]
 mod exchange;
