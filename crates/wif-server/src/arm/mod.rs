@@ -87,6 +87,19 @@ impl ManagementState {
 }
 
 impl ManagementState {
+    /// Marks a managed identity's credentials as being written; `None` while another write to
+    /// them is in flight. The claim ends when the returned value is dropped.
+    pub(crate) fn claim_identity(&self, key: String) -> Option<IdentityClaim> {
+        let mut busy = self
+            .busy_identities
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        busy.insert(key.clone()).then(|| IdentityClaim {
+            set: self.busy_identities.clone(),
+            key,
+        })
+    }
+
     /// Runs `plan` against the newest directory under the management write lock, applies the
     /// writes it returns in one transaction, swaps in a rebuilt snapshot, and returns `plan`'s
     /// result with the snapshot the caller should now read.
@@ -209,15 +222,7 @@ impl Ctx {
     /// Marks a managed identity's credentials as being written; `None` when another write to
     /// them is in flight (Entra refuses concurrent writes under one identity).
     pub fn claim_identity(&self, key: String) -> Option<IdentityClaim> {
-        let mut busy = self
-            .mgmt
-            .busy_identities
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        busy.insert(key.clone()).then(|| IdentityClaim {
-            set: self.mgmt.busy_identities.clone(),
-            key,
-        })
+        self.mgmt.claim_identity(key)
     }
 
     /// Records a finished long-running operation; returns its id.
@@ -505,6 +510,31 @@ pub(crate) fn reply(status: StatusCode, body: Value) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn concurrent_credential_writes_to_one_identity_conflict() {
+        let store: Arc<dyn Store> =
+            Arc::new(wif_store::SqliteStore::open_in_memory().await.unwrap());
+        let kek = Arc::new(KeyEncryptionKey::from_bytes([1; 32]));
+        let builder = Arc::new(SnapshotBuilder::new(store.clone(), kek.clone(), Vec::new()));
+        let (activity, _task) = crate::signin::spawn_activity_writer(store.clone(), 8);
+        let mgmt = ManagementState::new(store, builder, kek, activity);
+        let first = mgmt.claim_identity("a".into());
+        assert!(first.is_some());
+        assert!(
+            mgmt.claim_identity("a".into()).is_none(),
+            "a second writer is refused"
+        );
+        assert!(
+            mgmt.claim_identity("b".into()).is_some(),
+            "other identities are independent"
+        );
+        drop(first);
+        assert!(
+            mgmt.claim_identity("a".into()).is_some(),
+            "the claim ends with the write"
+        );
+    }
 
     #[test]
     fn api_versions() {
