@@ -62,6 +62,21 @@ pub enum Command {
     /// Example: wif app create --display-name ci --role Contributor --scopes /subscriptions/<id>
     #[command(subcommand)]
     App(AppCommand),
+    /// Resource groups, like `az group`.
+    ///
+    /// Example: wif group create -n rg-app -l eastus
+    #[command(subcommand)]
+    Group(GroupCommand),
+    /// User-assigned managed identities and their federated credentials, like `az identity`.
+    ///
+    /// Example: wif identity federated-credential create -g rg-app --identity-name id-app -n fic-app --issuer <url> --subject system:serviceaccount:default:app
+    #[command(subcommand)]
+    Identity(IdentityCommand),
+    /// Clusters (their OIDC issuer and workload identity switches), like `az aks`.
+    ///
+    /// Example: wif cluster show -g rg-aks -n aks-demo --query oidcIssuerProfile.issuerUrl -o tsv
+    #[command(subcommand)]
+    Cluster(ClusterCommand),
     /// Apply a topology file to the running server's directory: shows the plan (+ create,
     /// ~ update, - delete), asks, and applies it in one transaction.
     ///
@@ -707,4 +722,255 @@ pub struct ApplyArgs {
     /// Show the plan only.
     #[arg(long, conflicts_with = "yes")]
     pub dry_run: bool,
+}
+
+/// `wif group …`
+#[derive(Debug, Subcommand)]
+pub enum GroupCommand {
+    /// Create a resource group (again: returns the existing one).
+    ///
+    /// Example: wif group create -n rg-app -l eastus
+    Create(GroupCreateArgs),
+    /// Show a resource group.
+    ///
+    /// Example: wif group show -n rg-app
+    Show(GroupNameArgs),
+    /// List resource groups.
+    ///
+    /// Example: wif group list -o table
+    List(ListArgs),
+    /// Delete a resource group and everything in it.
+    ///
+    /// Example: wif group delete -n rg-app
+    Delete(GroupNameArgs),
+}
+
+/// `wif group create`
+#[derive(Debug, Args)]
+pub struct GroupCreateArgs {
+    /// Name.
+    #[arg(short = 'n', long)]
+    pub name: String,
+    /// Location, such as eastus.
+    #[arg(short = 'l', long)]
+    pub location: String,
+    /// Subscription id or name (default: the first subscription).
+    #[arg(long)]
+    pub subscription: Option<String>,
+    /// Output.
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// A resource group by name.
+#[derive(Debug, Args)]
+pub struct GroupNameArgs {
+    /// Name.
+    #[arg(short = 'n', long)]
+    pub name: String,
+    /// Subscription id or name (default: the first subscription).
+    #[arg(long)]
+    pub subscription: Option<String>,
+    /// Output.
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// A list, optionally in one resource group.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Only this resource group.
+    #[arg(short = 'g', long)]
+    pub resource_group: Option<String>,
+    /// Subscription id or name (default: the first subscription).
+    #[arg(long)]
+    pub subscription: Option<String>,
+    /// Output.
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// `wif identity …`
+#[derive(Debug, Subcommand)]
+pub enum IdentityCommand {
+    /// Create a user-assigned identity (location: the group's unless given).
+    ///
+    /// Example: wif identity create -g rg-app -n id-app
+    Create(IdentityCreateArgs),
+    /// Show an identity (clientId, principalId, tenantId).
+    ///
+    /// Example: wif identity show -g rg-app -n id-app --query clientId -o tsv
+    Show(IdentityNameArgs),
+    /// List identities.
+    ///
+    /// Example: wif identity list -g rg-app -o table
+    List(ListArgs),
+    /// Delete an identity and its federated credentials.
+    ///
+    /// Example: wif identity delete -g rg-app -n id-app
+    Delete(IdentityNameArgs),
+    /// Federated identity credentials of an identity.
+    #[command(subcommand)]
+    FederatedCredential(FicCommand),
+}
+
+/// `wif identity create`
+#[derive(Debug, Args)]
+pub struct IdentityCreateArgs {
+    /// Name.
+    #[arg(short = 'n', long)]
+    pub name: String,
+    /// Resource group.
+    #[arg(short = 'g', long)]
+    pub resource_group: String,
+    /// Location (default: the resource group's).
+    #[arg(short = 'l', long)]
+    pub location: Option<String>,
+    /// Subscription id or name (default: the first subscription).
+    #[arg(long)]
+    pub subscription: Option<String>,
+    /// Output.
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// An identity by group and name.
+#[derive(Debug, Args)]
+pub struct IdentityNameArgs {
+    /// Name.
+    #[arg(short = 'n', long)]
+    pub name: String,
+    /// Resource group.
+    #[arg(short = 'g', long)]
+    pub resource_group: String,
+    /// Subscription id or name (default: the first subscription).
+    #[arg(long)]
+    pub subscription: Option<String>,
+    /// Output.
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// `wif identity federated-credential …`
+#[derive(Debug, Subcommand)]
+pub enum FicCommand {
+    /// Add a federated credential (the identity trusts this issuer + subject + audience).
+    ///
+    /// Example: wif identity federated-credential create -g rg-app --identity-name id-app -n fic-app --issuer <url> --subject system:serviceaccount:default:app
+    Create(FicCreateArgs),
+    /// List an identity's federated credentials.
+    ///
+    /// Example: wif identity federated-credential list -g rg-app --identity-name id-app -o table
+    List(FicNameArgs),
+    /// Show one.
+    ///
+    /// Example: wif identity federated-credential show -g rg-app --identity-name id-app -n fic-app
+    Show(FicNameArgs),
+    /// Delete one.
+    ///
+    /// Example: wif identity federated-credential delete -g rg-app --identity-name id-app -n fic-app
+    Delete(FicNameArgs),
+}
+
+/// `wif identity federated-credential create`
+#[derive(Debug, Args)]
+pub struct FicCreateArgs {
+    /// Credential name.
+    #[arg(short = 'n', long)]
+    pub name: String,
+    /// The identity.
+    #[arg(long)]
+    pub identity_name: String,
+    /// Resource group of the identity.
+    #[arg(short = 'g', long)]
+    pub resource_group: String,
+    /// Trusted issuer URL (exact, trailing slash included).
+    #[arg(long)]
+    pub issuer: String,
+    /// Trusted subject, such as system:serviceaccount:default:app.
+    #[arg(long)]
+    pub subject: String,
+    /// Audience (exactly one).
+    #[arg(long, num_args = 1.., default_value = "api://AzureADTokenExchange")]
+    pub audiences: Vec<String>,
+    /// Subscription id or name (default: the first subscription).
+    #[arg(long)]
+    pub subscription: Option<String>,
+    /// Output.
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// An identity's credentials (and one by `-n`).
+#[derive(Debug, Args)]
+pub struct FicNameArgs {
+    /// The identity.
+    #[arg(long)]
+    pub identity_name: String,
+    /// Resource group of the identity.
+    #[arg(short = 'g', long)]
+    pub resource_group: String,
+    /// Credential name (show, delete).
+    #[arg(short = 'n', long)]
+    pub name: Option<String>,
+    /// Subscription id or name (default: the first subscription).
+    #[arg(long)]
+    pub subscription: Option<String>,
+    /// Output.
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// `wif cluster …`
+#[derive(Debug, Subcommand)]
+pub enum ClusterCommand {
+    /// Show a cluster, with oidcIssuerProfile.issuerUrl.
+    ///
+    /// Example: wif cluster show -g rg-aks -n aks-demo --query oidcIssuerProfile.issuerUrl -o tsv
+    Show(ClusterShowArgs),
+    /// List clusters.
+    ///
+    /// Example: wif cluster list -o table
+    List(ListArgs),
+    /// Switch the OIDC issuer (on only, as on AKS) and workload identity.
+    ///
+    /// Example: wif cluster update -g rg-aks -n aks-demo --enable-oidc-issuer --enable-workload-identity
+    Update(ClusterUpdateArgs),
+}
+
+/// `wif cluster show`
+#[derive(Debug, Args)]
+pub struct ClusterShowArgs {
+    /// Resource group.
+    #[arg(short = 'g', long)]
+    pub resource_group: String,
+    /// Name.
+    #[arg(short = 'n', long)]
+    pub name: String,
+    /// Output.
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// `wif cluster update`
+#[derive(Debug, Args)]
+pub struct ClusterUpdateArgs {
+    /// Resource group.
+    #[arg(short = 'g', long)]
+    pub resource_group: String,
+    /// Name.
+    #[arg(short = 'n', long)]
+    pub name: String,
+    /// Turn the OIDC issuer on (it cannot be turned off).
+    #[arg(long)]
+    pub enable_oidc_issuer: bool,
+    /// Turn workload identity on.
+    #[arg(long, conflicts_with = "disable_workload_identity")]
+    pub enable_workload_identity: bool,
+    /// Turn workload identity off.
+    #[arg(long)]
+    pub disable_workload_identity: bool,
+    /// Output.
+    #[command(flatten)]
+    pub output: OutputArgs,
 }

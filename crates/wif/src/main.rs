@@ -10,6 +10,7 @@ mod error;
 mod hosts;
 mod keys;
 mod output;
+mod resources;
 mod roles;
 mod run;
 mod secrets;
@@ -66,6 +67,9 @@ fn main() -> ExitCode {
             Command::Role(cmd) => roles::role(&data, cmd).await,
             Command::App(cmd) => apps::app(&data, cmd).await,
             Command::Apply(args) => apply::apply(&data, args).await,
+            Command::Group(cmd) => resources::group_cmd(&data, cmd).await,
+            Command::Identity(cmd) => resources::identity_cmd(&data, cmd).await,
+            Command::Cluster(cmd) => resources::cluster_cmd(&data, cmd).await,
             Command::ServiceAccount(cmd) => service_accounts::service_account(&data, cmd).await,
             Command::Keyvault(cmd) => secrets::keyvault(&data, cmd).await,
             Command::Hosts(args) => hosts::hosts(&data, args).await,

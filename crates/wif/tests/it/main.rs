@@ -17,6 +17,8 @@ mod harness;
 #[cfg(test)]
 mod keys;
 #[cfg(test)]
+mod resources;
+#[cfg(test)]
 mod roles;
 #[cfg(test)]
 mod run;
