@@ -42,7 +42,9 @@ fn find_cluster(
     let guid = ClusterGuid::parse(cluster).ok()?;
     let snap = st.snapshot.load();
     let c = snap.directory.cluster(&guid)?;
-    (c.region.as_str() == region && c.tenant.to_string() == *tenant).then(|| c.clone())
+    // A cluster whose OIDC issuer is not enabled has no discovery document (AKS serves none).
+    (c.oidc_issuer_enabled && c.region.as_str() == region && c.tenant.to_string() == *tenant)
+        .then(|| c.clone())
 }
 
 async fn openid_configuration(State(st): State<AppState>, path: IssuerPath) -> Response {

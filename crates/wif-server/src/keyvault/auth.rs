@@ -93,6 +93,10 @@ pub fn authorize(
     let scope = Scope::parse(resource).map_err(|e| {
         KvError::bad_parameter(format!("The request URI names an invalid resource: {e}"))
     })?;
+    if !ctx.vault.enable_rbac_authorization {
+        // The access-policy model: wif keeps no access policies, so nothing is permitted.
+        return Err(access_policy_denial(ctx, caller, action));
+    }
     let decision = match PrincipalId::parse(&caller.oid) {
         Ok(principal) => {
             ctx.snap
@@ -122,4 +126,27 @@ pub fn authorize(
         )
         .inner("ForbiddenByRbac")),
     }
+}
+
+/// Key Vault's denial under the access-policy model, naming the permission the operation needs.
+fn access_policy_denial(ctx: &Ctx, caller: &Caller, action: &str) -> KvError {
+    let permission = match action.rsplit('/').nth(1).unwrap_or_default() {
+        "getSecret" => "get",
+        "setSecret" | "update" => "set",
+        "readMetadata" => "list",
+        "secrets" => "delete",
+        other => other,
+    };
+    KvError::new(
+        StatusCode::FORBIDDEN,
+        "Forbidden",
+        format!(
+            "The user, group or application 'appid={};oid={};iss={}' does not have secrets {permission} \
+             permission on key vault '{};location={}'. wif implements only the Azure RBAC permission \
+             model: set enableRbacAuthorization to true on the vault and assign a Key Vault role. For help \
+             resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125287",
+            caller.app, caller.oid, caller.iss, ctx.vault.name, ctx.vault.location
+        ),
+    )
+    .inner("AccessDenied")
 }

@@ -865,6 +865,25 @@ async fn managed_clusters_issuer_and_workload_identity() {
         r.json()["properties"]["oidcIssuerProfile"],
         json!({"enabled": false})
     );
+    // Until the issuer is enabled, nothing is served at its address.
+    let dormant = {
+        let d = a.h.fixture.store.load_directory().await.unwrap();
+        let c = d
+            .clusters
+            .iter()
+            .find(|c| c.name.as_str() == "aks2")
+            .unwrap();
+        c.issuer
+            .as_str()
+            .trim_start_matches("https://wif.test:8443")
+            .to_owned()
+            + ".well-known/openid-configuration"
+    };
+    assert_eq!(
+        a.h.get(&dormant).await.status,
+        404,
+        "a disabled issuer is not served"
+    );
     let r = a.call("PUT", &path, Some(json!({"location": "westeurope", "properties": {
         "oidcIssuerProfile": {"enabled": true}, "securityProfile": {"workloadIdentity": {"enabled": true}}}}))).await;
     assert_eq!(r.status, 200, "{}", r.text());

@@ -630,3 +630,31 @@ async fn every_call_is_audited_without_values() {
     assert_eq!(set.resource.as_deref(), Some(format!("/subscriptions/{sub}/resourceGroups/rg-kv/providers/Microsoft.KeyVault/vaults/kv-test/secrets/db").as_str()));
     assert!(!format!("{records:?}").contains("hunter2"));
 }
+
+#[tokio::test]
+async fn a_vault_without_the_rbac_model_denies_every_operation() {
+    let kv = Kv::new().await;
+    kv.set("s1", "v").await;
+    let vault = Vault {
+        enable_rbac_authorization: false,
+        ..kv.vault.clone()
+    };
+    kv.h.fixture
+        .store
+        .apply(&[Write::PutVault(vault)])
+        .await
+        .unwrap();
+    kv.h.rebuild_snapshot().await;
+    let r = kv.call("GET", "/secrets/s1/", None).await;
+    assert_eq!(r.status, 403, "{}", r.text());
+    let (code, message, inner) = error(&r);
+    assert_eq!(
+        (code.as_str(), inner.as_deref()),
+        ("Forbidden", Some("AccessDenied"))
+    );
+    assert!(
+        message.contains("does not have secrets get permission on key vault 'kv-test"),
+        "{message}"
+    );
+    assert!(message.contains("enableRbacAuthorization"), "{message}");
+}
