@@ -102,3 +102,28 @@ def test_arm_errors_map_to_the_sdk_exceptions(mgmt: KeyVaultWif) -> None:
     assert out["wrong_principal_type"] == {"type": "HttpResponseError", "status": 400, "code": "UnmatchedPrincipalType"}
     assert out["group_delete"] == {"type": "ok"}, "the long-running delete completes through the SDK's poller"
     assert out["deleted_group"]["code"] == "ResourceGroupNotFound", out
+
+
+def test_certificate_credential_signs_in(mgmt: KeyVaultWif) -> None:
+    """`wif app credential reset --create-cert` (like `az ad sp credential reset --create-cert`), then
+    azure-identity's CertificateCredential signs a client assertion with it."""
+    created = json.loads(mgmt.wif("app", "create", "--display-name", "cert-ci", "-o", "json").stdout)
+    pem = mgmt.home / "cert-ci.pem"
+    mgmt.wif("app", "credential", "reset", "--id", created["appId"], "--create-cert", "--cert-file", str(pem))
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(mgmt.home),
+        "AZURE_AUTHORITY_HOST": mgmt.ready["authority"].rstrip("/"),
+        "REQUESTS_CA_BUNDLE": mgmt.ready["ca_path"],
+    }
+    argv = [sys.executable, "-I", str(CLIENTS / "cert_token.py"), created["tenant"], created["appId"], str(pem)]
+    deadline = time.monotonic() + LOGIN_WAIT_S
+    while True:  # the server sees the new certificate at its next snapshot
+        done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=SCRIPT_TIMEOUT_S)
+        if done.returncode == 0 or time.monotonic() > deadline:
+            break
+        time.sleep(0.3)
+    assert done.returncode == 0, f"stdout:\n{done.stdout}\nstderr:\n{done.stderr}"
+    claims = json.loads(done.stdout.strip().splitlines()[-1])
+    assert claims["appid"] == created["appId"] and claims["appidacr"] == "2", claims
+    assert claims["aud"] == "https://management.azure.com", claims

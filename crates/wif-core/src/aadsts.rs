@@ -119,6 +119,13 @@ impl From<&ExchangeError> for Aadsts {
                     "The provided client secret keys for app '{client}' are expired. Visit the Azure portal to create new keys for your app: https://aka.ms/NewClientSecret, or consider using certificate credentials for added security: https://aka.ms/certCreds."
                 ),
             ),
+            CertificateNotRegistered { client, thumbprint } => Aadsts::new(
+                700027,
+                InvalidClient,
+                format!(
+                    "The certificate with identifier used to sign the client assertion is not registered on application. [Reason - The key was not found., Thumbprint of key used by client: '{thumbprint}', Please visit the Azure Portal, Graph Explorer or directly use MS Graph to see configured keys for app Id '{client}'.]"
+                ),
+            ),
             InvalidAssertionType(t) => Aadsts::new(
                 50027,
                 InvalidRequest,

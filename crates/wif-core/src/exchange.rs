@@ -23,6 +23,16 @@ pub enum ExchangeError {
     /// The client secret matched, but it is outside its validity window.
     #[error("the client secret of '{0}' has expired")]
     ExpiredClientSecret(String),
+    /// A certificate assertion (`iss` = `sub` = the client id) names no registered certificate.
+    #[error(
+        "no certificate with thumbprint '{thumbprint}' is registered on application '{client}'"
+    )]
+    CertificateNotRegistered {
+        /// The application.
+        client: String,
+        /// The `x5t#S256` or `x5t` the assertion named.
+        thumbprint: String,
+    },
     /// `client_assertion_type` is not the RFC 7523 JWT-bearer type.
     #[error("unsupported client_assertion_type '{0}'")]
     InvalidAssertionType(String),

@@ -37,6 +37,10 @@ pub struct Header {
     pub typ: Option<String>,
     /// The first embedded key source found (`jwk`, `jku`, `x5u` or `x5c`), if any.
     pub has_embedded_key: Option<&'static str>,
+    /// `x5t`: the SHA-1 thumbprint of the signing certificate (client certificate assertions).
+    pub x5t: Option<String>,
+    /// `x5t#S256`: the SHA-256 thumbprint of the signing certificate.
+    pub x5t_s256: Option<String>,
 }
 
 impl Header {
@@ -52,6 +56,8 @@ impl Header {
             alg,
             kid: optional_string(obj, "kid")?,
             typ: optional_string(obj, "typ")?,
+            x5t: optional_string(obj, "x5t")?,
+            x5t_s256: optional_string(obj, "x5t#S256")?,
             has_embedded_key: EMBEDDED_KEY_MEMBERS
                 .into_iter()
                 .find(|m| obj.contains_key(*m)),

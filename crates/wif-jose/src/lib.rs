@@ -30,6 +30,7 @@
 
 pub mod b64;
 pub mod cache;
+pub mod x509;
 
 mod alg;
 mod error;

@@ -3,7 +3,7 @@
 //! `wif up` creates so that nothing in the management API is open without a token.
 
 use serde_json::{Value, json};
-use wif_core::apps::PasswordCredential;
+use wif_core::apps::{KeyCredential, PasswordCredential};
 use wif_core::directory::{Application, DirectoryData};
 use wif_core::ids::{ClientId, PrincipalId, TenantId};
 use wif_core::random::{RandomSource, new_uuid};
@@ -217,11 +217,103 @@ async fn delete(data: &DataDir, args: AppDeleteArgs) -> CliResult {
     Ok(())
 }
 
+/// A certificate credential from a DER certificate.
+fn key_credential(der: &[u8], name: Option<String>) -> CliResult<KeyCredential> {
+    let k = wif_jose::x509::certificate_key(der).map_err(|e| CliError::msg(e.to_string()))?;
+    Ok(KeyCredential {
+        key_id: new_uuid(&OsRandom),
+        display_name: name,
+        x5t: k.x5t,
+        x5t_s256: k.x5t_s256,
+        public_jwk: serde_json::to_string(&k.jwk)?,
+        certificate: base64_std(der),
+        start: UnixTime::from_secs(k.not_before),
+        end: UnixTime::from_secs(k.not_after),
+    })
+}
+
+/// Graph's `keyCredentials[].key` is standard base64.
+fn base64_std(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// A certificate file, PEM or DER.
+fn read_certificate(path: &std::path::Path) -> CliResult<Vec<u8>> {
+    use rustls_pki_types::pem::PemObject as _;
+    let bytes = std::fs::read(path)
+        .map_err(|e| CliError::msg(format!("cannot read --cert {}: {e}", path.display())))?;
+    if bytes.starts_with(b"-----") {
+        return rustls_pki_types::CertificateDer::from_pem_slice(&bytes)
+            .map(|c| c.as_ref().to_vec())
+            .map_err(|e| {
+                CliError::msg(format!(
+                    "--cert {}: no PEM certificate: {e}",
+                    path.display()
+                ))
+            });
+    }
+    Ok(bytes)
+}
+
+/// A self-signed RSA certificate for `name`, valid for `years`: (DER, PEM of certificate + key).
+fn self_signed(name: &str, now: UnixTime, years: i64) -> CliResult<(Vec<u8>, String)> {
+    let fail = |e: rcgen::Error| CliError::msg(format!("cannot make a certificate: {e}"));
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256).map_err(fail)?;
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).map_err(fail)?;
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, name);
+    let start = now.as_secs();
+    let end = start.saturating_add(years.saturating_mul(365 * 86_400));
+    params.not_before = time_of(start)?;
+    params.not_after = time_of(end)?;
+    let cert = params.self_signed(&key).map_err(fail)?;
+    Ok((
+        cert.der().to_vec(),
+        format!("{}{}", cert.pem(), key.serialize_pem()),
+    ))
+}
+
+fn time_of(secs: i64) -> CliResult<time::OffsetDateTime> {
+    time::OffsetDateTime::from_unix_timestamp(secs)
+        .map_err(|e| CliError::msg(format!("certificate validity out of range: {e}")))
+}
+
 async fn reset(data: &DataDir, args: AppCredentialResetArgs) -> CliResult {
     let (store, _) = open_store(data).await?;
     let dir = store.load_directory().await?;
     let mut app = find_app(&dir, &args.id)?.clone();
     let now = wif_core::Clock::now(&wif_core::SystemClock);
+    if args.cert.is_some() || args.create_cert {
+        let (der, file) = match &args.cert {
+            Some(path) => (read_certificate(path)?, None),
+            None => {
+                let (der, pem) = self_signed(&app.display_name, now, args.years)?;
+                let path = args
+                    .cert_file
+                    .clone()
+                    .unwrap_or_else(|| std::path::PathBuf::from(format!("{}.pem", app.app_id)));
+                wif_server::pki::write_atomic(&path, pem.as_bytes(), 0o600)?;
+                (der, Some(path))
+            }
+        };
+        let credential = key_credential(&der, args.display_name.clone())?;
+        if !args.append {
+            app.certificates.clear();
+        }
+        app.certificates.push(credential.clone());
+        store.apply(&[Write::PutApplication(app.clone())]).await?;
+        let out = json!({
+            "appId": app.app_id.to_string(),
+            "fileWithCertAndPrivateKey": file.map(|p| p.display().to_string()),
+            "password": null,
+            "thumbprint": credential.x5t,
+            "tenant": app.tenant.to_string(),
+        });
+        print!("{}", render(&out, &args.output)?);
+        return Ok(());
+    }
     let (secret, record) = secret_for(&OsRandom, now, args.years, args.display_name.clone());
     if !args.append {
         app.secrets.clear();

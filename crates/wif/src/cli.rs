@@ -676,6 +676,17 @@ pub struct AppCredentialResetArgs {
     /// Description of the new secret.
     #[arg(long)]
     pub display_name: Option<String>,
+    /// Register this certificate (PEM or DER; the public certificate only) instead of making a
+    /// secret.
+    #[arg(long, conflicts_with = "create_cert")]
+    pub cert: Option<PathBuf>,
+    /// Make a self-signed certificate instead of a secret; its PEM (certificate and private key)
+    /// is written to --cert-file (0600) and never stored by wif.
+    #[arg(long)]
+    pub create_cert: bool,
+    /// Where --create-cert writes the PEM (default: ./<app id>.pem).
+    #[arg(long, requires = "create_cert")]
+    pub cert_file: Option<PathBuf>,
     /// Output.
     #[command(flatten)]
     pub output: OutputArgs,

@@ -117,6 +117,13 @@ pub async fn exchange(
             tenant: tenant_segment.to_owned(),
         });
     }
+    if let Client::Application(app) = &client
+        && is_certificate_assertion(assertion, client_text)
+    {
+        verify_certificate_assertion(st, app, assertion, tenant, now, log)?;
+        log.credential = Some("certificate".to_owned());
+        return mint(st, snap, tenant, &client, &resource, now, false);
+    }
     let credentials = snap.directory.credentials(&client.client_id());
     if credentials.is_empty() {
         return Err(ExchangeError::NoFederatedCredentials(
@@ -152,6 +159,121 @@ impl Client<'_> {
             Self::Application(a) => format!("/applications/{}", a.app_id),
         }
     }
+}
+
+/// Thumbprints compare as bytes: RFC 7515 says base64url, but MSAL Python sends standard base64
+/// with padding (Entra accepts both).
+fn same_thumbprint(presented: &str, stored: &str) -> bool {
+    let norm = |s: &str| -> String {
+        s.trim_end_matches('=')
+            .chars()
+            .map(|c| match c {
+                '+' => '-',
+                '/' => '_',
+                other => other,
+            })
+            .collect()
+    };
+    norm(presented) == norm(stored)
+}
+
+/// A certificate assertion is issued by the client about itself: `iss` = `sub` = client id.
+fn is_certificate_assertion(assertion: &str, client: &str) -> bool {
+    UnverifiedJwt::parse(assertion).is_ok_and(|jwt| {
+        let c = jwt.unverified_claims();
+        let is = |k: &str| {
+            c.get(k)
+                .and_then(Value::as_str)
+                .is_some_and(|v| v.eq_ignore_ascii_case(client))
+        };
+        is("iss") && is("sub")
+    })
+}
+
+/// Verifies a client certificate assertion (RFC 7523 §2.2 with a registered certificate): the
+/// certificate named by `x5t#S256` or `x5t`, its validity, the signature, the audience (this
+/// tenant's token endpoint) and the time window.
+fn verify_certificate_assertion(
+    st: &AppState,
+    app: &Application,
+    assertion: &str,
+    tenant: &Tenant,
+    now: UnixTime,
+    log: &mut SignInRecord,
+) -> Result<(), ExchangeError> {
+    let jwt = UnverifiedJwt::parse(assertion)
+        .map_err(|e| ExchangeError::MalformedAssertion(format!("{e}.")))?;
+    let header = jwt.header();
+    let thumbprint = header
+        .x5t_s256
+        .clone()
+        .or_else(|| header.x5t.clone())
+        .unwrap_or_default();
+    log.assertion_issuer = Some(app.app_id.to_string());
+    let cert = app
+        .certificates
+        .iter()
+        .find(|c| {
+            header
+                .x5t_s256
+                .as_deref()
+                .is_some_and(|t| same_thumbprint(t, &c.x5t_s256))
+                || header
+                    .x5t
+                    .as_deref()
+                    .is_some_and(|t| same_thumbprint(t, &c.x5t))
+        })
+        .filter(|c| c.start <= now && now < c.end)
+        .ok_or_else(|| ExchangeError::CertificateNotRegistered {
+            client: app.app_id.to_string(),
+            thumbprint: thumbprint.clone(),
+        })?;
+    let jwk: wif_jose::Jwk = serde_json::from_str(&cert.public_jwk).map_err(|e| {
+        tracing::error!(error = %e, "a stored certificate key does not parse");
+        ExchangeError::Internal
+    })?;
+    let key = wif_jose::VerifyingKey::from_jwk(&jwk).map_err(|e| {
+        tracing::error!(error = %e, "a stored certificate key is unusable");
+        ExchangeError::Internal
+    })?;
+    let mut keys = KeySet::default();
+    keys.insert(header.kid.clone().unwrap_or_default(), key);
+    let verified = jwt.verify(&keys).map_err(|e| match e {
+        VerifyError::InvalidSignature | VerifyError::KeyAlgorithmMismatch { .. } => {
+            ExchangeError::InvalidSignature
+        }
+        other => ExchangeError::UnacceptableAssertion(format!("{other}.")),
+    })?;
+    let claims = verified.claims();
+    check_time(claims, now, st.policy.clock_skew.as_secs())?;
+    let endpoints: Vec<String> = st
+        .names
+        .authorities
+        .iter()
+        .flat_map(|a| {
+            [tenant.id.to_string(), tenant.domain.as_str().to_owned()]
+                .into_iter()
+                .flat_map(move |t| {
+                    [
+                        format!("{}/{t}/oauth2/v2.0/token", a.origin()),
+                        format!("{}/{t}/oauth2/token", a.origin()),
+                    ]
+                })
+        })
+        .collect();
+    let auds = audiences(claims.get("aud")).unwrap_or_default();
+    log.assertion_audience = Some(auds.join(" "));
+    if !auds
+        .iter()
+        .any(|a| endpoints.iter().any(|e| e.eq_ignore_ascii_case(a)))
+    {
+        return Err(ExchangeError::UnacceptableAssertion(format!(
+            "The client assertion's audience must be this tenant's token endpoint, such as '{}'; it is '{}'.",
+            endpoints.first().map(String::as_str).unwrap_or_default(),
+            auds.join(" ")
+        )));
+    }
+    Ok(())
 }
 
 /// Checks a client secret: only app registrations have them, and a matching secret must be
@@ -538,6 +660,16 @@ mod tests {
         }
         let float = claims(json!({"exp": 10_100.5, "nbf": 9_000.2}));
         assert!(check_time(&float, now, 300).is_ok());
+    }
+
+    #[test]
+    fn thumbprints_in_either_base64() {
+        assert!(same_thumbprint(
+            "WIW7pDeIMmEQAySsIs8FPwI4BE8=",
+            "WIW7pDeIMmEQAySsIs8FPwI4BE8"
+        ));
+        assert!(same_thumbprint("a+b/c==", "a-b_c"));
+        assert!(!same_thumbprint("abc", "abd"));
     }
 
     #[test]

@@ -11,7 +11,7 @@ use wif_core::rbac::{RoleAssignment, Scope, builtin};
 use wif_store::activity::ActivityQuery;
 use wif_store::model::Write;
 
-use crate::harness::{Harness, JWT_BEARER, Reply, assert_entra_error, decode_segment};
+use crate::harness::{Call, Harness, JWT_BEARER, Reply, assert_entra_error, decode_segment};
 
 const ARM_SCOPE: &str = "https://management.core.windows.net//.default";
 const KV_USER: &str = "4633458b-17de-408a-b874-0445c86b69e6";
@@ -1039,7 +1039,7 @@ async fn client_secrets_at_the_token_service() {
         .unwrap();
     h.rebuild_snapshot().await;
     let call = |secret: &str, client: &str| {
-        crate::harness::Call::to(h.v2_path())
+        Call::to(h.v2_path())
             .set("grant_type", "client_credentials")
             .set("client_id", client)
             .set("scope", ARM_SCOPE)
@@ -1066,4 +1066,109 @@ async fn client_secrets_at_the_token_service() {
         r.status, 200,
         "a stray assertion type is ignored with a secret"
     );
+}
+
+/// A self-signed certificate (RSA) and its key, as `az ad sp create-for-rbac --create-cert` makes.
+fn certificate(not_after_year: i32) -> (Vec<u8>, wif_jose::SigningKey) {
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256).unwrap();
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.not_before = rcgen::date_time_ymd(2020, 1, 1);
+    params.not_after = rcgen::date_time_ymd(not_after_year, 1, 1);
+    let cert = params.self_signed(&key).unwrap();
+    let signer = wif_jose::SigningKey::from_pkcs8_der(&key.serialize_der()).unwrap();
+    (cert.der().to_vec(), signer)
+}
+
+fn key_credential(der: &[u8], n: u128) -> wif_core::apps::KeyCredential {
+    let k = wif_jose::x509::certificate_key(der).unwrap();
+    wif_core::apps::KeyCredential {
+        key_id: Uuid::from_u128(n),
+        display_name: Some("CN=ci".into()),
+        x5t: k.x5t,
+        x5t_s256: k.x5t_s256,
+        public_jwk: serde_json::to_string(&k.jwk).unwrap(),
+        certificate: String::new(),
+        start: wif_core::UnixTime::from_secs(k.not_before),
+        end: wif_core::UnixTime::from_secs(k.not_after),
+    }
+}
+
+#[tokio::test]
+async fn certificate_assertions_at_the_token_service() {
+    let h = Harness::new().await;
+    let (der, signer) = certificate(2099);
+    let (old_der, old_signer) = certificate(2021);
+    let (_, stranger) = certificate(2099);
+    let mut application = app(&h);
+    application.certificates = vec![key_credential(&der, 1), key_credential(&old_der, 2)];
+    h.fixture
+        .store
+        .apply(&[Write::PutApplication(application.clone())])
+        .await
+        .unwrap();
+    h.rebuild_snapshot().await;
+    let app_id = application.app_id.to_string();
+    let cert = wif_jose::x509::certificate_key(&der).unwrap();
+    let now = h.now().as_secs();
+    let assertion = |signer: &wif_jose::SigningKey, thumb: (&str, &str), aud: &str| {
+        let claims = json!({"iss": app_id, "sub": app_id, "aud": aud, "jti": "j1",
+                            "nbf": now, "iat": now, "exp": now + 600});
+        signer.sign_jwt(&claims, &[thumb]).unwrap()
+    };
+    let endpoint = format!("https://wif.test:8443{}", h.v2_path());
+    let call = |a: String| {
+        Call::to(h.v2_path())
+            .set("grant_type", "client_credentials")
+            .set("client_id", app_id.as_str())
+            .set("scope", ARM_SCOPE)
+            .set("client_assertion_type", JWT_BEARER)
+            .set("client_assertion", a)
+    };
+    for thumb in [
+        ("x5t#S256", cert.x5t_s256.as_str()),
+        ("x5t", cert.x5t.as_str()),
+    ] {
+        let r = h.call(&call(assertion(&signer, thumb, &endpoint))).await;
+        assert_eq!(r.status, 200, "{thumb:?}: {}", r.text());
+        let claims = decode_segment(r.json()["access_token"].as_str().unwrap(), 1);
+        assert_eq!(claims["appid"], app_id);
+        assert_eq!(claims["appidacr"], "2");
+    }
+    // Signed by another key under the registered thumbprint.
+    let r = h
+        .call(&call(assertion(
+            &stranger,
+            ("x5t#S256", cert.x5t_s256.as_str()),
+            &endpoint,
+        )))
+        .await;
+    assert_entra_error(&r, 401, 700027);
+    // A thumbprint nobody registered; an expired certificate.
+    let r = h
+        .call(&call(assertion(&signer, ("x5t#S256", "bm9wZQ"), &endpoint)))
+        .await;
+    assert!(
+        assert_entra_error(&r, 401, 700027)["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("not registered")
+    );
+    let old = wif_jose::x509::certificate_key(&old_der).unwrap();
+    let r = h
+        .call(&call(assertion(
+            &old_signer,
+            ("x5t#S256", old.x5t_s256.as_str()),
+            &endpoint,
+        )))
+        .await;
+    assert_entra_error(&r, 401, 700027);
+    // The audience must be this tenant's token endpoint.
+    let r = h
+        .call(&call(assertion(
+            &signer,
+            ("x5t#S256", cert.x5t_s256.as_str()),
+            "https://elsewhere/token",
+        )))
+        .await;
+    assert_entra_error(&r, 400, 50027);
 }

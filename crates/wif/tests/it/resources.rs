@@ -138,3 +138,67 @@ fn az_shaped_verbs_set_up_an_identity() {
     assert!(run.stderr.contains("ResourceGroupNotFound"), "{run}");
     server.stop_cleanly();
 }
+
+#[test]
+fn certificates_are_made_and_registered() {
+    let ws = Workspace::new();
+    let mut server = ws.up(None);
+    let run = ws
+        .wif(["app", "create", "--display-name", "cert-app", "-o", "json"])
+        .success();
+    let app_id = str_at(&json(&run.stdout), "appId").to_owned();
+    let pem = ws.path("cert-app.pem");
+    let run = ws
+        .wif([
+            "app",
+            "credential",
+            "reset",
+            "--id",
+            "cert-app",
+            "--create-cert",
+            "--cert-file",
+            pem.to_str().unwrap(),
+            "-o",
+            "json",
+        ])
+        .success();
+    let out = json(&run.stdout);
+    assert_eq!(str_at(&out, "appId"), app_id);
+    assert!(out["password"].is_null(), "{run}");
+    let text = std::fs::read_to_string(&pem).unwrap();
+    assert!(
+        text.contains("BEGIN CERTIFICATE") && text.contains("PRIVATE KEY"),
+        "{text}"
+    );
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&pem).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o600);
+    // Registering the public certificate alone works as well (and replaces the first).
+    let cert_only = ws.write(
+        "cert-only.pem",
+        &text[..text.find("-----BEGIN PRIVATE KEY").unwrap()],
+    );
+    ws.wif([
+        "app",
+        "credential",
+        "reset",
+        "--id",
+        &app_id,
+        "--cert",
+        cert_only.to_str().unwrap(),
+    ])
+    .success();
+    let run = ws
+        .wif([
+            "app",
+            "credential",
+            "reset",
+            "--id",
+            &app_id,
+            "--cert",
+            pem.to_str().unwrap().replace(".pem", ".nope").as_str(),
+        ])
+        .failure();
+    assert!(run.stderr.contains("cannot read --cert"), "{run}");
+    server.stop_cleanly();
+}
