@@ -225,6 +225,8 @@ pub struct SigninsListArgs {
 #[derive(Debug, Subcommand)]
 pub enum CaCommand {
     /// Print the path of the CA certificate (PEM) clients must trust.
+    ///
+    /// Example: export REQUESTS_CA_BUNDLE="$(wif ca path)"
     Path,
 }
 
@@ -590,6 +592,37 @@ mod tests {
     #[test]
     fn every_command_is_well_formed() {
         super::Cli::command().debug_assert();
+    }
+
+    /// Every command a user can run shows an example in its `--help`.
+    #[test]
+    fn every_command_has_an_example() {
+        fn walk(cmd: &clap::Command, path: String, missing: &mut Vec<String>) {
+            let subs: Vec<_> = cmd
+                .get_subcommands()
+                .filter(|c| c.get_name() != "help")
+                .collect();
+            if subs.is_empty() {
+                let help = cmd
+                    .get_long_about()
+                    .or(cmd.get_about())
+                    .map(ToString::to_string)
+                    .unwrap_or_default();
+                if !help.contains("Example:") {
+                    missing.push(path);
+                }
+                return;
+            }
+            for sub in subs {
+                walk(sub, format!("{path} {}", sub.get_name()), missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&super::Cli::command(), "wif".to_owned(), &mut missing);
+        assert!(
+            missing.is_empty(),
+            "commands without an example: {missing:?}"
+        );
     }
 }
 
