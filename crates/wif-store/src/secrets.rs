@@ -12,6 +12,9 @@ use wif_core::random::RandomSource;
 /// Characters of a generated secret (Entra's secrets use letters, digits, `~`, `.`, `_`, `-`).
 const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789~._-";
 
+/// The letters and digits of [`ALPHABET`].
+const ALPHANUMERIC: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
 /// Length of a generated secret.
 pub const SECRET_LEN: usize = 40;
 
@@ -32,11 +35,15 @@ pub fn new_secret(
 ) -> (String, PasswordCredential) {
     let mut bytes = [0u8; SECRET_LEN];
     rng.fill(&mut bytes);
+    // The first character is a letter or digit, so no command line mistakes the secret for an
+    // option (`az login -p -x…`).
     let value: String = bytes
         .iter()
-        .map(|b| {
-            let i = usize::from(*b) % ALPHABET.len();
-            ALPHABET.get(i).copied().map_or('A', char::from)
+        .enumerate()
+        .map(|(i, b)| {
+            let alphabet = if i == 0 { ALPHANUMERIC } else { ALPHABET };
+            let k = usize::from(*b) % alphabet.len();
+            alphabet.get(k).copied().map_or('A', char::from)
         })
         .collect();
     let mut salt = [0u8; 16];
@@ -86,6 +93,7 @@ mod tests {
         );
         assert_eq!(value.len(), SECRET_LEN);
         assert!(value.bytes().all(|b| ALPHABET.contains(&b)));
+        assert!(value.starts_with(|c: char| c.is_ascii_alphanumeric()));
         assert_eq!(record.hint, value.get(..3).unwrap());
         assert!(matches(&record, &value));
         assert!(!matches(&record, "wrong"));

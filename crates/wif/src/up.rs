@@ -485,7 +485,7 @@ fn print_admin(login: &crate::apps::AdminLogin, info: &ServerInfo) {
          app id     {}\n  secret     {}\n  tenant     {}\n\nLog in with the az CLI (docs/management.md):\n  \
          az cloud register -n WifLocal --endpoint-resource-manager {}/ && az cloud set -n WifLocal\n  \
          az login --service-principal -u {} -p '<secret>' --tenant {}\n\
-         A new secret any time: wif app credential reset --id {} \n",
+         A new secret any time: wif app credential reset --id {}\n",
         login.app_id,
         login.secret,
         login.tenant,
