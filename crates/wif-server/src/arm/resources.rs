@@ -352,6 +352,23 @@ fn identity_json(m: &ManagedIdentity) -> Value {
     })
 }
 
+/// Applies the delete `find` names, if the resource exists: `200` when something was deleted,
+/// `204` when there was nothing (ARM's answers to DELETE).
+async fn delete_found(
+    ctx: &mut Ctx,
+    find: impl FnOnce(&Snapshot) -> Option<Write>,
+) -> Result<Response, ArmError> {
+    let was = ctx
+        .write(|snap| {
+            Ok(match find(snap) {
+                Some(w) => (vec![w], true),
+                None => (vec![], false),
+            })
+        })
+        .await?;
+    Ok(deleted(was))
+}
+
 /// Deletes answer `200` when something was deleted and `204` when there was nothing.
 fn deleted(was: bool) -> Response {
     if was {
@@ -421,15 +438,10 @@ async fn identity(
             Ok(reply(created_or_ok(created), identity_json(&m)))
         }
         _ => {
-            let was = ctx
-                .write(|snap| {
-                    Ok(match find_identity(snap, s, g, name) {
-                        Some(m) => (vec![Write::DeleteIdentity(m.client_id)], true),
-                        None => (vec![], false),
-                    })
-                })
-                .await?;
-            Ok(deleted(was))
+            delete_found(ctx, |snap| {
+                find_identity(snap, s, g, name).map(|m| Write::DeleteIdentity(m.client_id))
+            })
+            .await
         }
     }
 }
@@ -607,26 +619,17 @@ async fn credentials(
         ));
     };
     if verb == "delete" {
-        let was = ctx
-            .write(|snap| {
-                let exists = snap
-                    .directory
-                    .credentials(&m.client_id)
-                    .iter()
-                    .any(|f| f.name.as_str().eq_ignore_ascii_case(name));
-                Ok(match CredentialName::parse(name) {
-                    Ok(n) if exists => (
-                        vec![Write::DeleteCredential {
-                            identity: m.client_id,
-                            name: n,
-                        }],
-                        true,
-                    ),
-                    _ => (vec![], false),
+        return delete_found(ctx, |snap| {
+            snap.directory
+                .credentials(&m.client_id)
+                .into_iter()
+                .find(|f| f.name.as_str().eq_ignore_ascii_case(name))
+                .map(|f| Write::DeleteCredential {
+                    identity: m.client_id,
+                    name: f.name.clone(),
                 })
-            })
-            .await?;
-        return Ok(deleted(was));
+        })
+        .await;
     }
     let f = credential_from(m.client_id, name, &ctx.json()?)?;
     let created = ctx
@@ -851,15 +854,10 @@ async fn cluster(
             Ok(reply(created_or_ok(created), cluster_json(&c)))
         }
         _ => {
-            let was = ctx
-                .write(|snap| {
-                    Ok(match find_cluster(snap, s, g, name) {
-                        Some(c) => (vec![Write::DeleteCluster(c.guid)], true),
-                        None => (vec![], false),
-                    })
-                })
-                .await?;
-            Ok(deleted(was))
+            delete_found(ctx, |snap| {
+                find_cluster(snap, s, g, name).map(|c| Write::DeleteCluster(c.guid))
+            })
+            .await
         }
     }
 }
@@ -1229,15 +1227,10 @@ async fn storage(
             Ok(reply(created_or_ok(created), storage_json(&a)))
         }
         _ => {
-            let was = ctx
-                .write(|snap| {
-                    Ok(match find_storage(snap, s, g, name) {
-                        Some(a) => (vec![Write::DeleteStorageAccount(a.name.clone())], true),
-                        None => (vec![], false),
-                    })
-                })
-                .await?;
-            Ok(deleted(was))
+            delete_found(ctx, |snap| {
+                find_storage(snap, s, g, name).map(|a| Write::DeleteStorageAccount(a.name.clone()))
+            })
+            .await
         }
     }
 }
