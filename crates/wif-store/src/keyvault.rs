@@ -164,3 +164,15 @@ pub struct KvAuditQuery {
     /// At most this many; 0 means no limit.
     pub limit: usize,
 }
+
+/// Removes every secret of a vault that no longer exists (its deleted ones included), so a new
+/// vault of the same name starts empty: wif keeps no deleted vaults.
+pub async fn purge_vault(
+    store: &dyn crate::Store,
+    vault: &VaultName,
+) -> Result<(), crate::StoreError> {
+    for secret in store.kv_secrets(vault).await? {
+        store.kv_purge(vault, &secret.name).await?;
+    }
+    Ok(())
+}

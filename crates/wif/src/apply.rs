@@ -86,9 +86,7 @@ pub async fn apply(data: &DataDir, args: ApplyArgs) -> CliResult {
     // A deleted vault's secrets go with it.
     for w in &writes {
         if let Write::DeleteVault(vault) = w {
-            for secret in store.kv_secrets(vault).await? {
-                store.kv_purge(vault, &secret.name).await?;
-            }
+            wif_store::keyvault::purge_vault(store.as_ref(), vault).await?;
         }
     }
     crate::secrets::seed_secrets(store.as_ref(), &kek, &OsRandom, now, &secrets_to_seed).await?;

@@ -123,6 +123,15 @@ pub async fn group_cmd(data: &DataDir, cmd: GroupCommand) -> CliResult {
                     name: g.name.clone(),
                 }])
                 .await?;
+            // Its vaults' secrets go with them.
+            for v in dir.vaults.iter().filter(|v| {
+                v.subscription == sub.id
+                    && v.resource_group
+                        .as_str()
+                        .eq_ignore_ascii_case(g.name.as_str())
+            }) {
+                wif_store::keyvault::purge_vault(store.as_ref(), &v.name).await?;
+            }
             Ok(())
         }
     }

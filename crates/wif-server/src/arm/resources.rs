@@ -174,17 +174,33 @@ pub async fn group(ctx: &mut Ctx, sub: &str, name: &str) -> Result<Response, Arm
                 "Microsoft.Resources/subscriptions/resourceGroups/delete",
                 &scope,
             )?;
-            ctx.write(|snap| {
-                let g = existing_group(snap, &s, name)?;
-                Ok((
-                    vec![Write::DeleteResourceGroup {
-                        subscription: s.id,
-                        name: g.name.clone(),
-                    }],
-                    (),
-                ))
-            })
-            .await?;
+            let vaults = ctx
+                .write(|snap| {
+                    let g = existing_group(snap, &s, name)?;
+                    let vaults: Vec<VaultName> = snap
+                        .directory
+                        .data()
+                        .vaults
+                        .iter()
+                        .filter(|v| {
+                            v.subscription == s.id
+                                && v.resource_group.as_str().eq_ignore_ascii_case(name)
+                        })
+                        .map(|v| v.name.clone())
+                        .collect();
+                    Ok((
+                        vec![Write::DeleteResourceGroup {
+                            subscription: s.id,
+                            name: g.name.clone(),
+                        }],
+                        vaults,
+                    ))
+                })
+                .await?;
+            // The group's vaults take their secrets with them.
+            for vault in &vaults {
+                wif_store::keyvault::purge_vault(ctx.mgmt.store.as_ref(), vault).await?;
+            }
             let op = ctx.finish_operation();
             let mut resp = StatusCode::ACCEPTED.into_response();
             let location = format!(
@@ -1061,10 +1077,7 @@ async fn vault(
                 .await?;
             // The vault's secrets go with it (wif does not keep deleted vaults).
             if let Some(vault) = &gone {
-                let secrets = ctx.mgmt.store.kv_secrets(vault).await?;
-                for secret in secrets {
-                    ctx.mgmt.store.kv_purge(vault, &secret.name).await?;
-                }
+                wif_store::keyvault::purge_vault(ctx.mgmt.store.as_ref(), vault).await?;
             }
             Ok(deleted(gone.is_some()))
         }

@@ -958,6 +958,44 @@ async fn vaults_and_storage_accounts() {
     assert_eq!(error_code(&r), "VaultNameNotValid");
     assert_eq!(a.call("DELETE", &vault, None).await.status, 200);
 
+    // A group's delete takes its vaults' secrets too: a new vault of the same name starts empty.
+    a.group("rg-gone").await;
+    let gone = format!(
+        "{}/providers/Microsoft.KeyVault/vaults/kv-gone",
+        a.rg("rg-gone")
+    );
+    let r = a
+        .call("PUT", &gone, Some(json!({"location": "westeurope"})))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let name = wif_core::ids::VaultName::parse("kv-gone").unwrap();
+    let secret = wif_core::ids::SecretName::parse("s1").unwrap();
+    let version = wif_store::keyvault::SecretVersion {
+        version: "0".repeat(32),
+        sealed_value: vec![1, 2, 3],
+        content_type: None,
+        tags: Default::default(),
+        enabled: true,
+        not_before: None,
+        expires: None,
+        created: a.h.now(),
+        updated: a.h.now(),
+    };
+    a.h.fixture
+        .store
+        .kv_add_version(&name, &secret, &version)
+        .await
+        .unwrap();
+    assert_eq!(a.call("DELETE", &a.rg("rg-gone"), None).await.status, 202);
+    assert!(
+        a.h.fixture
+            .store
+            .kv_secrets(&name)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
     let st = format!(
         "{}/providers/Microsoft.Storage/storageAccounts/stwif1",
         a.rg("rg-data")
