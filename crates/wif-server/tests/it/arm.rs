@@ -207,6 +207,26 @@ async fn subscriptions_and_tenants_follow_role_assignments() {
     assert_eq!(v["count"]["value"], 1);
     let r = a.call("GET", "/tenants", None).await;
     assert_eq!(r.json()["value"][0]["tenantId"], a.h.tid());
+    // Provider registration: what Terraform and azure-mgmt-core do before their first write.
+    let p = format!(
+        "/subscriptions/{}/providers/microsoft.managedidentity",
+        a.sub
+    );
+    let r = a.call("GET", &p, None).await;
+    assert_eq!(r.json()["registrationState"], "Registered");
+    assert_eq!(r.json()["namespace"], "Microsoft.ManagedIdentity");
+    assert_eq!(
+        a.call("POST", &format!("{p}/register"), None).await.status,
+        200
+    );
+    let r = a
+        .call(
+            "GET",
+            &format!("/subscriptions/{}/providers/Microsoft.Nope", a.sub),
+            None,
+        )
+        .await;
+    assert_eq!(error_code(&r), "InvalidResourceNamespace");
     // Without any role the subscription is invisible.
     a.h.fixture
         .store
