@@ -5,6 +5,7 @@ use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use uuid::Uuid;
+use wif_core::UnixTime;
 use wif_core::ids::PrincipalId;
 use wif_core::rbac::{
     AssignmentMeta, Permission, RoleAssignment, RoleDefinition, Scope, built_in_roles,
@@ -291,22 +292,13 @@ fn assignment_json(a: &RoleAssignment) -> Value {
             "condition": meta.condition,
             "conditionVersion": meta.condition_version,
             "description": meta.description,
-            "createdOn": meta.created_on.and_then(rfc3339),
-            "updatedOn": meta.created_on.and_then(rfc3339),
+            "createdOn": meta.created_on.map(UnixTime::to_rfc3339),
+            "updatedOn": meta.created_on.map(UnixTime::to_rfc3339),
             "createdBy": meta.created_by,
             "updatedBy": meta.created_by,
             "delegatedManagedIdentityResourceId": null,
         },
     })
-}
-
-fn rfc3339(t: wif_core::UnixTime) -> Option<String> {
-    time::OffsetDateTime::from_unix_timestamp(t.as_secs())
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
 }
 
 /// The scope as a path prefix (`""` for the root).

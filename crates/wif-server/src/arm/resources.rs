@@ -1115,9 +1115,7 @@ fn storage_json(a: &StorageAccount) -> Value {
         "tags": tags_json(&a.tags),
         "properties": {
             "provisioningState": "Succeeded",
-            "creationTime": time::OffsetDateTime::from_unix_timestamp(a.created_at.as_secs())
-                .ok()
-                .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok()),
+            "creationTime": a.created_at.to_rfc3339(),
             "primaryLocation": a.location.as_str(),
             "statusOfPrimary": "available",
             "primaryEndpoints": {
