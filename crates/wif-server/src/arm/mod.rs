@@ -351,9 +351,9 @@ async fn handle(
             }
         }
     };
-    let mut resp = match result {
-        Ok(r) => r,
-        Err(e) => e.into_response(),
+    let (mut resp, error_code) = match result {
+        Ok(r) => (r, None),
+        Err(e) => (e.clone().into_response(), Some(e.code)),
     };
     if let (Some((caller, operation)), Some(mgmt)) = (activity, st.management.as_ref()) {
         let status = resp.status().as_u16();
@@ -365,8 +365,7 @@ async fn handle(
             operation,
             resource: path,
             status,
-            error: (status >= 400)
-                .then(|| resp.status().canonical_reason().unwrap_or("").to_owned()),
+            error: error_code.map(str::to_owned),
             correlation_id: correlation,
         });
     }

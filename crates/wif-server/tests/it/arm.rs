@@ -832,8 +832,11 @@ async fn rbac_is_enforced_on_management_calls() {
     );
     // The denial is in the activity log.
     let denied = |log: &[wif_store::activity::ActivityRecord]| {
-        log.iter()
-            .any(|r| r.status == 403 && r.operation.ends_with("resourceGroups/write"))
+        log.iter().any(|r| {
+            r.status == 403
+                && r.operation.ends_with("resourceGroups/write")
+                && r.error.as_deref() == Some("AuthorizationFailed")
+        })
     };
     // The log is written in the background: poll, bounded.
     let mut log = Vec::new();
