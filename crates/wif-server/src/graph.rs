@@ -281,14 +281,17 @@ async fn dispatch(ctx: &mut Ctx, rest: &str) -> Result<Response, GraphError> {
                 .ok_or_else(|| GraphError::bad(format!("'{id}' is not a valid key.")))?;
             let sp = principals(&ctx.snap)
                 .into_iter()
+                .filter(|p| p.tenant() == ctx.caller.tenant)
                 .find(|p| p.app_id().to_string().eq_ignore_ascii_case(app_id))
                 .ok_or_else(|| GraphError::not_found(app_id))?;
             ok(sp_json(&sp))
         }
         ["servicePrincipals", id] => {
+            // Another tenant's objects do not exist for this caller.
             let sp = PrincipalId::parse(id)
                 .ok()
                 .and_then(|p| ctx.snap.directory.principal(&p))
+                .filter(|p| p.tenant() == ctx.caller.tenant)
                 .ok_or_else(|| GraphError::not_found(id))?;
             ok(sp_json(&sp))
         }

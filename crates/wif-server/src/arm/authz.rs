@@ -420,7 +420,11 @@ async fn put_assignment(ctx: &mut Ctx, scope: &Scope, id: Uuid) -> Result<Respon
         .write(|snap| {
             let principal = PrincipalId::parse(&principal_text)
                 .ok()
-                .filter(|p| snap.directory.principal(p).is_some())
+                .filter(|p| {
+                    snap.directory
+                        .principal(p)
+                        .is_some_and(|x| x.tenant() == tenant)
+                })
                 .ok_or_else(|| {
                     ArmError::bad_request(
                         "PrincipalNotFound",

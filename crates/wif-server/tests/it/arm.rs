@@ -733,6 +733,13 @@ async fn role_assignments_rules_filters_and_effect() {
         .await;
     assert_eq!(r.status, 400);
     assert_eq!(error_code(&r), "PrincipalNotFound");
+    let foreign = a.h.foreign_identity.principal_id.to_string();
+    let r = a.call("PUT", &other, Some(body(KV_USER, &foreign))).await;
+    assert_eq!(
+        error_code(&r),
+        "PrincipalNotFound",
+        "another tenant's principal"
+    );
     let r = a
         .call(
             "PUT",

@@ -132,6 +132,28 @@ async fn service_principal_lookups_as_the_az_cli_makes_them() {
     assert_eq!(r.json()["error"]["code"], "Request_ResourceNotFound");
     assert!(r.json()["error"]["innerError"]["request-id"].is_string());
 
+    // Another tenant's service principal does not exist for this caller.
+    let foreign = h.foreign_identity.principal_id.to_string();
+    let r = send(
+        &h,
+        &token,
+        "GET",
+        &format!("/v1.0/servicePrincipals/{foreign}"),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 404);
+    let foreign_app = h.foreign_identity.client_id.to_string();
+    let r = send(
+        &h,
+        &token,
+        "GET",
+        &format!("/v1.0/servicePrincipals(appId='{foreign_app}')"),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 404);
+
     let r = send(&h, "nope", "GET", "/v1.0/servicePrincipals", None).await;
     assert_eq!(r.status, 401);
     assert_eq!(r.json()["error"]["code"], "InvalidAuthenticationToken");
