@@ -21,3 +21,4 @@ pub mod signin;
 pub mod state;
 pub mod sts;
 pub mod tls;
+pub mod webhook;

@@ -1,0 +1,500 @@
+//! The pod mutation of the azure-workload-identity webhook (`azwi-spec.md` §2.3–§2.8, v1.6.0),
+//! computed on the raw JSON so fields this code does not know survive, as an RFC 6902 patch of
+//! only the additions and replacements it needs. Applying the patch and mutating again yields an
+//! empty patch (reinvocation is a no-op), and the injected volume is found again by its reserved
+//! prefix and token projection rather than by the pod name alone (so a name set by another
+//! webhook between invocations does not add a second volume — upstream's #1744).
+
+use std::collections::BTreeMap;
+
+use aws_lc_rs::digest::{SHA256, digest};
+use serde_json::{Value, json};
+
+/// `azure.workload.identity/client-id` (service account).
+pub const CLIENT_ID: &str = "azure.workload.identity/client-id";
+/// `azure.workload.identity/tenant-id` (service account).
+pub const TENANT_ID: &str = "azure.workload.identity/tenant-id";
+/// `azure.workload.identity/service-account-token-expiration` (pod, then service account).
+pub const TOKEN_EXPIRATION: &str = "azure.workload.identity/service-account-token-expiration";
+/// `azure.workload.identity/skip-containers` (pod): `;`-separated container names.
+pub const SKIP_CONTAINERS: &str = "azure.workload.identity/skip-containers";
+/// The reserved prefix of the projected volume's name.
+pub const VOLUME_PREFIX: &str = "azure-workload-identity-reserved-";
+/// Where the volume is mounted.
+pub const MOUNT_PATH: &str = "/var/run/secrets/azure/wi";
+/// The token's path inside the volume.
+pub const TOKEN_PATH: &str = "token/azure-identity-token";
+/// The token lifetime bounds and default, in seconds.
+pub const EXPIRATION_RANGE: (i64, i64, i64) = (3600, 86_400, 3600);
+
+/// What the webhook is configured with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MutationConfig {
+    /// The tenant injected when the service account names none (`AZURE_TENANT_ID`).
+    pub tenant_id: String,
+    /// `AZURE_AUTHORITY_HOST`, such as `https://login.microsoftonline.com/`.
+    pub authority_host: String,
+    /// The projected token's audience (`api://AzureADTokenExchange`).
+    pub audience: String,
+}
+
+/// The result of admitting a pod.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Mutation {
+    /// RFC 6902 operations (empty: nothing to change).
+    pub patch: Vec<Value>,
+    /// AdmissionReview `warnings`.
+    pub warnings: Vec<String>,
+}
+
+/// A refused pod: the AdmissionReview `status.code` and `status.message`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Denial {
+    /// HTTP-style code (400, 500).
+    pub code: u16,
+    /// The message, as upstream words it where upstream has one.
+    pub message: String,
+}
+
+fn deny(message: impl Into<String>) -> Denial {
+    Denial {
+        code: 400,
+        message: message.into(),
+    }
+}
+
+/// The volume name upstream v1.6.0 derives from the pod name: the reserved prefix and the first
+/// 30 hex digits of SHA-256 of the name (`generateName + " (prefix)"` for unnamed pods).
+pub fn volume_name(pod_name: &str) -> String {
+    let hash = digest(&SHA256, pod_name.as_bytes());
+    let hex: String = hash.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+    format!("{VOLUME_PREFIX}{}", hex.get(..30).unwrap_or(&hex))
+}
+
+fn text<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
+    let mut cur = v;
+    for p in path {
+        cur = cur.get(p)?;
+    }
+    cur.as_str()
+}
+
+/// The token lifetime: the pod annotation, else the service account's, else 3600; 3600–86400.
+fn expiration(pod: &Value, sa: &BTreeMap<String, String>) -> Result<i64, Denial> {
+    let from_pod =
+        text(pod, &["metadata", "annotations", TOKEN_EXPIRATION]).filter(|v| !v.is_empty());
+    let from_sa = sa
+        .get(TOKEN_EXPIRATION)
+        .map(String::as_str)
+        .filter(|v| !v.is_empty());
+    let Some(raw) = from_pod.or(from_sa) else {
+        return Ok(EXPIRATION_RANGE.2);
+    };
+    let v: i64 = raw.parse().map_err(|_| {
+        deny(format!(
+            "strconv.ParseInt: parsing \"{raw}\": invalid syntax"
+        ))
+    })?;
+    if v < EXPIRATION_RANGE.0 || v > EXPIRATION_RANGE.1 {
+        return Err(deny(format!(
+            "token expiration {v} not valid. Expected value to be between {} and {}",
+            EXPIRATION_RANGE.0, EXPIRATION_RANGE.1
+        )));
+    }
+    Ok(v)
+}
+
+/// Is `v` the volume this webhook injects (by prefix and token projection)?
+fn is_injected_volume(v: &Value) -> bool {
+    v.get("name")
+        .and_then(Value::as_str)
+        .is_some_and(|n| n.starts_with(VOLUME_PREFIX))
+        && v.get("projected")
+            .and_then(|p| p.get("sources"))
+            .and_then(Value::as_array)
+            .is_some_and(|s| {
+                s.iter().any(|src| {
+                    src.get("serviceAccountToken")
+                        .and_then(|t| t.get("path"))
+                        .and_then(Value::as_str)
+                        == Some(TOKEN_PATH)
+                })
+            })
+}
+
+/// Mutates `pod` (the AdmissionRequest's raw object) for a pod in `namespace` whose service
+/// account has `sa_annotations`.
+pub fn mutate(
+    pod: &Value,
+    sa_name: &str,
+    namespace: &str,
+    sa_annotations: &BTreeMap<String, String>,
+    cfg: &MutationConfig,
+) -> Result<Mutation, Denial> {
+    let Some(spec) = pod.get("spec").and_then(Value::as_object) else {
+        return Err(deny(
+            "the admission request's object is not a Pod: it has no spec",
+        ));
+    };
+    let pod_name = match text(pod, &["metadata", "name"]).filter(|n| !n.is_empty()) {
+        Some(n) => n.to_owned(),
+        None => format!(
+            "{} (prefix)",
+            text(pod, &["metadata", "generateName"]).unwrap_or_default()
+        ),
+    };
+    let expiration = expiration(pod, sa_annotations)?;
+    let client_id = sa_annotations.get(CLIENT_ID).cloned().unwrap_or_default();
+    let tenant_id = sa_annotations
+        .get(TENANT_ID)
+        .cloned()
+        .unwrap_or_else(|| cfg.tenant_id.clone());
+    let skip: Vec<String> = text(pod, &["metadata", "annotations", SKIP_CONTAINERS])
+        .map(|s| s.split(';').map(|c| c.trim().to_owned()).collect())
+        .unwrap_or_default();
+    let volumes = spec.get("volumes").and_then(Value::as_array);
+    let volume = volumes
+        .and_then(|vs| vs.iter().find(|v| is_injected_volume(v)))
+        .and_then(|v| v.get("name").and_then(Value::as_str))
+        .map_or_else(|| volume_name(&pod_name), str::to_owned);
+
+    let mut warnings = Vec::new();
+    if client_id.is_empty() {
+        warnings.push(format!(
+            "service account {namespace}/{sa_name} has no {CLIENT_ID} annotation, so no AZURE_CLIENT_ID is injected; \
+             annotate it with the managed identity's client id"
+        ));
+    }
+    let desired: Vec<(&str, String)> = [
+        ("AZURE_CLIENT_ID", client_id.clone()),
+        ("AZURE_TENANT_ID", tenant_id),
+        (
+            "AZURE_FEDERATED_TOKEN_FILE",
+            format!("{MOUNT_PATH}/{TOKEN_PATH}"),
+        ),
+        ("AZURE_AUTHORITY_HOST", cfg.authority_host.clone()),
+    ]
+    .into_iter()
+    .filter(|(_, v)| !v.is_empty())
+    .collect();
+    let mount = json!({"name": volume, "mountPath": MOUNT_PATH, "readOnly": true});
+
+    let mut patch = Vec::new();
+    for list in ["initContainers", "containers"] {
+        let Some(containers) = spec.get(list).and_then(Value::as_array) else {
+            continue;
+        };
+        for (i, c) in containers.iter().enumerate() {
+            let name = c.get("name").and_then(Value::as_str).unwrap_or_default();
+            if skip.iter().any(|s| s == name) {
+                continue;
+            }
+            let base = format!("/spec/{list}/{i}");
+            container_env(
+                c,
+                &base,
+                name,
+                &desired,
+                &client_id,
+                &mut patch,
+                &mut warnings,
+            );
+            container_mount(c, &base, &mount, &mut patch);
+        }
+    }
+    let wanted = json!({
+        "name": volume,
+        "projected": {"sources": [{"serviceAccountToken": {
+            "path": TOKEN_PATH, "expirationSeconds": expiration, "audience": cfg.audience}}]},
+    });
+    match volumes {
+        None => patch.push(json!({"op": "add", "path": "/spec/volumes", "value": [wanted]})),
+        Some(vs) => match vs
+            .iter()
+            .position(|v| v.get("name").and_then(Value::as_str) == Some(&volume))
+        {
+            Some(i) if vs.get(i) != Some(&wanted) => patch.push(
+                json!({"op": "replace", "path": format!("/spec/volumes/{i}"), "value": wanted}),
+            ),
+            Some(_) => {}
+            None => patch.push(json!({"op": "add", "path": "/spec/volumes/-", "value": wanted})),
+        },
+    }
+    Ok(Mutation { patch, warnings })
+}
+
+fn container_env(
+    c: &Value,
+    base: &str,
+    name: &str,
+    desired: &[(&str, String)],
+    client_id: &str,
+    patch: &mut Vec<Value>,
+    warnings: &mut Vec<String>,
+) {
+    let env = c.get("env").and_then(Value::as_array);
+    let has = |n: &str| {
+        env.is_some_and(|e| {
+            e.iter()
+                .any(|x| x.get("name").and_then(Value::as_str) == Some(n))
+        })
+    };
+    if let Some(existing) = env
+        .and_then(|e| {
+            e.iter()
+                .find(|x| x.get("name").and_then(Value::as_str) == Some("AZURE_CLIENT_ID"))
+        })
+        .and_then(|x| x.get("value").and_then(Value::as_str))
+        && !client_id.is_empty()
+        && existing != client_id
+    {
+        warnings.push(format!(
+            "container {name} sets AZURE_CLIENT_ID={existing}, not the service account's {client_id}; the container's value is kept"
+        ));
+    }
+    let missing: Vec<Value> = desired
+        .iter()
+        .filter(|(n, _)| !has(n))
+        .map(|(n, v)| json!({"name": n, "value": v}))
+        .collect();
+    if missing.is_empty() {
+        return;
+    }
+    if env.is_none() {
+        patch.push(json!({"op": "add", "path": format!("{base}/env"), "value": missing}));
+    } else {
+        for m in missing {
+            patch.push(json!({"op": "add", "path": format!("{base}/env/-"), "value": m}));
+        }
+    }
+}
+
+fn container_mount(c: &Value, base: &str, mount: &Value, patch: &mut Vec<Value>) {
+    let name = mount.get("name");
+    match c.get("volumeMounts").and_then(Value::as_array) {
+        None => patch
+            .push(json!({"op": "add", "path": format!("{base}/volumeMounts"), "value": [mount]})),
+        Some(ms) => match ms.iter().position(|m| m.get("name") == name) {
+            Some(i) if ms.get(i) != Some(mount) => patch.push(json!({
+                "op": "replace", "path": format!("{base}/volumeMounts/{i}"), "value": mount})),
+            Some(_) => {}
+            None => patch.push(
+                json!({"op": "add", "path": format!("{base}/volumeMounts/-"), "value": mount}),
+            ),
+        },
+    }
+}
+
+/// Applies the `add` / `replace` operations [`mutate`] produces (for tests and `wif inject`).
+pub fn apply_patch(doc: &mut Value, patch: &[Value]) -> Result<(), String> {
+    for op in patch {
+        let kind = op.get("op").and_then(Value::as_str).unwrap_or_default();
+        let path = op.get("path").and_then(Value::as_str).unwrap_or_default();
+        let value = op.get("value").cloned().unwrap_or(Value::Null);
+        let (parent, last) = path
+            .rsplit_once('/')
+            .ok_or_else(|| format!("bad path {path}"))?;
+        let target = doc
+            .pointer_mut(parent)
+            .ok_or_else(|| format!("no parent for {path}"))?;
+        match (kind, target) {
+            ("add", Value::Array(a)) if last == "-" => a.push(value),
+            ("add" | "replace", Value::Array(a)) => {
+                let i: usize = last.parse().map_err(|_| format!("bad index in {path}"))?;
+                let slot = a.get_mut(i).ok_or_else(|| format!("no element {path}"))?;
+                *slot = value;
+            }
+            ("add" | "replace", Value::Object(o)) => {
+                o.insert(last.to_owned(), value);
+            }
+            _ => return Err(format!("cannot {kind} {path}")),
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg() -> MutationConfig {
+        MutationConfig {
+            tenant_id: "T".into(),
+            authority_host: "https://login.microsoftonline.com/".into(),
+            audience: "api://AzureADTokenExchange".into(),
+        }
+    }
+
+    fn sa(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    fn pod() -> Value {
+        json!({"apiVersion": "v1", "kind": "Pod",
+               "metadata": {"name": "quick-start", "x-unknown": {"kept": true}},
+               "spec": {"serviceAccountName": "workload", "someFutureField": 1,
+                        "containers": [{"name": "app", "image": "app"}]}})
+    }
+
+    fn mutated(p: &Value, s: &BTreeMap<String, String>) -> (Value, Mutation) {
+        let m = mutate(p, "workload", "default", s, &cfg()).unwrap();
+        let mut out = p.clone();
+        apply_patch(&mut out, &m.patch).unwrap();
+        (out, m)
+    }
+
+    #[test]
+    fn upstream_volume_names() {
+        assert_eq!(
+            volume_name("quick-start"),
+            "azure-workload-identity-reserved-a94beddb35177ade9c5d04f292b481"
+        );
+        assert_eq!(
+            volume_name("nginx-7d9f8b6c5d- (prefix)"),
+            "azure-workload-identity-reserved-134346cc2bb94ea8c9da2bb7137f2f"
+        );
+    }
+
+    #[test]
+    fn the_quick_start_pod_gets_env_mount_and_volume() {
+        let (out, m) = mutated(&pod(), &sa(&[(CLIENT_ID, "C")]));
+        assert!(m.warnings.is_empty());
+        let env = &out["spec"]["containers"][0]["env"];
+        let names: Vec<&str> = env
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "AZURE_CLIENT_ID",
+                "AZURE_TENANT_ID",
+                "AZURE_FEDERATED_TOKEN_FILE",
+                "AZURE_AUTHORITY_HOST"
+            ]
+        );
+        assert_eq!(
+            env[2]["value"],
+            "/var/run/secrets/azure/wi/token/azure-identity-token"
+        );
+        assert_eq!(env[1]["value"], "T");
+        let vol = "azure-workload-identity-reserved-a94beddb35177ade9c5d04f292b481";
+        assert_eq!(
+            out["spec"]["containers"][0]["volumeMounts"][0],
+            json!({"name": vol, "mountPath": MOUNT_PATH, "readOnly": true})
+        );
+        assert_eq!(
+            out["spec"]["volumes"][0]["projected"]["sources"][0]["serviceAccountToken"],
+            json!({"path": TOKEN_PATH, "expirationSeconds": 3600, "audience": "api://AzureADTokenExchange"})
+        );
+        assert_eq!(
+            out["metadata"]["x-unknown"]["kept"], true,
+            "unknown fields survive"
+        );
+        assert_eq!(out["spec"]["someFutureField"], 1);
+        assert!(m.patch.iter().all(|op| op["op"] != "remove"));
+    }
+
+    #[test]
+    fn reinvocation_changes_nothing_even_after_a_rename() {
+        let s = sa(&[(CLIENT_ID, "C")]);
+        let (once, _) = mutated(&pod(), &s);
+        let again = mutate(&once, "workload", "default", &s, &cfg()).unwrap();
+        assert_eq!(again.patch, Vec::<Value>::new());
+        // Another webhook names the pod between invocations: the same volume is reused.
+        let mut renamed = once.clone();
+        renamed["metadata"]["name"] = json!("quick-start-x1");
+        let again = mutate(&renamed, "workload", "default", &s, &cfg()).unwrap();
+        assert_eq!(again.patch, Vec::<Value>::new());
+    }
+
+    #[test]
+    fn existing_env_is_never_overwritten_and_a_difference_is_warned() {
+        let mut p = pod();
+        p["spec"]["containers"][0]["env"] = json!([{"name": "AZURE_CLIENT_ID", "value": "other"},
+                                                    {"name": "AZURE_TENANT_ID", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}}]);
+        let (out, m) = mutated(&p, &sa(&[(CLIENT_ID, "C")]));
+        let env = out["spec"]["containers"][0]["env"]
+            .as_array()
+            .unwrap()
+            .clone();
+        assert_eq!(env.len(), 4);
+        assert_eq!(env[0]["value"], "other");
+        assert!(
+            m.warnings
+                .iter()
+                .any(|w| w.contains("AZURE_CLIENT_ID=other")),
+            "{:?}",
+            m.warnings
+        );
+    }
+
+    #[test]
+    fn tenant_annotation_client_id_and_skip_containers() {
+        let mut p = pod();
+        p["metadata"]["annotations"] = json!({SKIP_CONTAINERS: "sidecar; other;"});
+        p["spec"]["initContainers"] = json!([{"name": "init"}]);
+        p["spec"]["containers"] = json!([{"name": "app"}, {"name": "sidecar"}]);
+        let (out, m) = mutated(&p, &sa(&[(TENANT_ID, "")]));
+        assert!(
+            m.warnings
+                .iter()
+                .any(|w| w.contains("no azure.workload.identity/client-id"))
+        );
+        let env = out["spec"]["containers"][0]["env"].as_array().unwrap();
+        assert_eq!(
+            env[0]["name"], "AZURE_FEDERATED_TOKEN_FILE",
+            "no client id and an empty tenant annotation: neither injected"
+        );
+        assert!(
+            out["spec"]["initContainers"][0]["env"].is_array(),
+            "init containers too"
+        );
+        assert!(out["spec"]["containers"][1].get("env").is_none(), "skipped");
+    }
+
+    #[test]
+    fn token_expiration_precedence_and_bounds() {
+        let mut p = pod();
+        let (out, _) = mutated(&p, &sa(&[(TOKEN_EXPIRATION, "7200")]));
+        assert_eq!(
+            out["spec"]["volumes"][0]["projected"]["sources"][0]["serviceAccountToken"]["expirationSeconds"],
+            7200
+        );
+        p["metadata"]["annotations"] = json!({TOKEN_EXPIRATION: "86400"});
+        let (out, _) = mutated(&p, &sa(&[(TOKEN_EXPIRATION, "7200")]));
+        assert_eq!(
+            out["spec"]["volumes"][0]["projected"]["sources"][0]["serviceAccountToken"]["expirationSeconds"],
+            86400
+        );
+        for (bad, msg) in [
+            (
+                "100",
+                "token expiration 100 not valid. Expected value to be between 3600 and 86400",
+            ),
+            ("x", "strconv.ParseInt: parsing \"x\": invalid syntax"),
+        ] {
+            p["metadata"]["annotations"] = json!({TOKEN_EXPIRATION: bad});
+            let d = mutate(&p, "workload", "default", &sa(&[]), &cfg()).unwrap_err();
+            assert_eq!((d.code, d.message.as_str()), (400, msg));
+        }
+    }
+
+    #[test]
+    fn generate_name_pods_and_non_pods() {
+        let mut p = pod();
+        p["metadata"] = json!({"generateName": "nginx-7d9f8b6c5d-"});
+        let (out, _) = mutated(&p, &sa(&[(CLIENT_ID, "C")]));
+        assert_eq!(
+            out["spec"]["volumes"][0]["name"],
+            "azure-workload-identity-reserved-134346cc2bb94ea8c9da2bb7137f2f"
+        );
+        assert!(mutate(&json!("x"), "s", "n", &sa(&[]), &cfg()).is_err());
+        assert!(mutate(&json!({"spec": 3}), "s", "n", &sa(&[]), &cfg()).is_err());
+    }
+}
