@@ -24,6 +24,14 @@ pub const VOLUME_PREFIX: &str = "azure-workload-identity-reserved-";
 pub const MOUNT_PATH: &str = "/var/run/secrets/azure/wi";
 /// The token's path inside the volume.
 pub const TOKEN_PATH: &str = "token/azure-identity-token";
+/// `azure.workload.identity/inject-proxy-sidecar` (pod): present → the IMDS proxy is injected.
+pub const INJECT_PROXY: &str = "azure.workload.identity/inject-proxy-sidecar";
+/// `azure.workload.identity/proxy-sidecar-port` (pod), default 8000.
+pub const PROXY_PORT: &str = "azure.workload.identity/proxy-sidecar-port";
+/// The proxy sidecar's container name.
+pub const PROXY_NAME: &str = "azwi-proxy";
+/// The proxy-init container's name.
+pub const PROXY_INIT_NAME: &str = "azwi-proxy-init";
 /// The token lifetime bounds and default, in seconds.
 pub const EXPIRATION_RANGE: (i64, i64, i64) = (3600, 86_400, 3600);
 
@@ -36,6 +44,15 @@ pub struct MutationConfig {
     pub authority_host: String,
     /// The projected token's audience (`api://AzureADTokenExchange`).
     pub audience: String,
+    /// The IMDS proxy sidecar's image.
+    pub proxy_image: String,
+    /// The proxy-init image (sets up the iptables redirect).
+    pub proxy_init_image: String,
+    /// Kubernetes ≥ 1.32: the proxy runs as a native sidecar (an init container with
+    /// `restartPolicy: Always`) rather than as the first container.
+    pub native_sidecars: bool,
+    /// `--log-level` passed to the proxy.
+    pub log_level: String,
 }
 
 /// The result of admitting a pod.
@@ -131,6 +148,20 @@ pub fn mutate(
     sa_annotations: &BTreeMap<String, String>,
     cfg: &MutationConfig,
 ) -> Result<Mutation, Denial> {
+    if pod.get("spec").and_then(Value::as_object).is_none() {
+        return Err(deny(
+            "the admission request's object is not a Pod: it has no spec",
+        ));
+    }
+    // The proxy containers go in first, so they get the variables and the mount as well; the
+    // later operations are relative to the pod with them.
+    let mut patch = proxy_patch(pod, cfg)?;
+    let mut staged = pod.clone();
+    apply_patch(&mut staged, &patch).map_err(|e| Denial {
+        code: 500,
+        message: format!("injecting the proxy failed: {e}"),
+    })?;
+    let pod = &staged;
     let Some(spec) = pod.get("spec").and_then(Value::as_object) else {
         return Err(deny(
             "the admission request's object is not a Pod: it has no spec",
@@ -179,7 +210,6 @@ pub fn mutate(
     .collect();
     let mount = json!({"name": volume, "mountPath": MOUNT_PATH, "readOnly": true});
 
-    let mut patch = Vec::new();
     for list in ["initContainers", "containers"] {
         let Some(containers) = spec.get(list).and_then(Value::as_array) else {
             continue;
@@ -221,6 +251,88 @@ pub fn mutate(
         },
     }
     Ok(Mutation { patch, warnings })
+}
+
+/// The proxy-init and proxy sidecar containers (`azwi-spec.md` §2.9), when the pod asks for them.
+fn proxy_patch(pod: &Value, cfg: &MutationConfig) -> Result<Vec<Value>, Denial> {
+    let annotations = pod.get("metadata").and_then(|m| m.get("annotations"));
+    if annotations.and_then(|a| a.get(INJECT_PROXY)).is_none() {
+        return Ok(Vec::new());
+    }
+    let spec = pod.get("spec");
+    if spec
+        .and_then(|s| s.get("hostNetwork"))
+        .and_then(Value::as_bool)
+        == Some(true)
+    {
+        return Err(deny(
+            "hostNetwork is set to true, cannot inject proxy sidecar",
+        ));
+    }
+    let port: i32 = match annotations.and_then(|a| a.get(PROXY_PORT)).and_then(Value::as_str) {
+        None => 8000,
+        Some(raw) => raw.parse().map_err(|_| {
+            deny(format!(
+                "failed to parse proxy sidecar port: strconv.ParseInt: parsing \"{raw}\": invalid syntax"
+            ))
+        })?,
+    };
+    let named = |list: &str, name: &str| {
+        spec.and_then(|s| s.get(list))
+            .and_then(Value::as_array)
+            .is_some_and(|cs| {
+                cs.iter()
+                    .any(|c| c.get("name").and_then(Value::as_str) == Some(name))
+            })
+    };
+    let has_list = |list: &str| {
+        spec.and_then(|s| s.get(list))
+            .and_then(Value::as_array)
+            .is_some()
+    };
+    let mut ops = Vec::new();
+    if !named("initContainers", PROXY_INIT_NAME) {
+        let init = json!({
+            "name": PROXY_INIT_NAME, "image": cfg.proxy_init_image, "imagePullPolicy": "IfNotPresent",
+            "securityContext": {"capabilities": {"add": ["NET_ADMIN"], "drop": ["ALL"]},
+                                "privileged": true, "runAsNonRoot": false, "runAsUser": 0},
+            "env": [{"name": "PROXY_PORT", "value": port.to_string()}],
+        });
+        ops.push(if has_list("initContainers") {
+            json!({"op": "add", "path": "/spec/initContainers/-", "value": init})
+        } else {
+            json!({"op": "add", "path": "/spec/initContainers", "value": [init]})
+        });
+    }
+    let target = if cfg.native_sidecars {
+        "initContainers"
+    } else {
+        "containers"
+    };
+    if !named(target, PROXY_NAME) {
+        let mut proxy = json!({
+            "name": PROXY_NAME, "image": cfg.proxy_image, "imagePullPolicy": "IfNotPresent",
+            "args": [format!("--proxy-port={port}"), format!("--log-level={}", cfg.log_level)],
+            "ports": [{"containerPort": port}],
+            "lifecycle": {"postStart": {"exec": {"command": [
+                "/proxy", format!("--proxy-port={port}"), "--probe", format!("--log-level={}", cfg.log_level)]}}},
+            "securityContext": {"allowPrivilegeEscalation": false, "capabilities": {"drop": ["ALL"]},
+                                "privileged": false, "readOnlyRootFilesystem": true, "runAsNonRoot": true},
+        });
+        if cfg.native_sidecars
+            && let Some(obj) = proxy.as_object_mut()
+        {
+            obj.insert("restartPolicy".into(), json!("Always"));
+        }
+        // Prepended; a list the init-container op above just created exists by now.
+        let exists = has_list(target) || (cfg.native_sidecars && !ops.is_empty());
+        ops.push(if exists {
+            json!({"op": "add", "path": format!("/spec/{target}/0"), "value": proxy})
+        } else {
+            json!({"op": "add", "path": format!("/spec/{target}"), "value": [proxy]})
+        });
+    }
+    Ok(ops)
 }
 
 fn container_env(
@@ -299,7 +411,14 @@ pub fn apply_patch(doc: &mut Value, patch: &[Value]) -> Result<(), String> {
             .ok_or_else(|| format!("no parent for {path}"))?;
         match (kind, target) {
             ("add", Value::Array(a)) if last == "-" => a.push(value),
-            ("add" | "replace", Value::Array(a)) => {
+            ("add", Value::Array(a)) => {
+                let i: usize = last.parse().map_err(|_| format!("bad index in {path}"))?;
+                if i > a.len() {
+                    return Err(format!("index out of range in {path}"));
+                }
+                a.insert(i, value);
+            }
+            ("replace", Value::Array(a)) => {
                 let i: usize = last.parse().map_err(|_| format!("bad index in {path}"))?;
                 let slot = a.get_mut(i).ok_or_else(|| format!("no element {path}"))?;
                 *slot = value;
@@ -322,6 +441,10 @@ mod tests {
             tenant_id: "T".into(),
             authority_host: "https://login.microsoftonline.com/".into(),
             audience: "api://AzureADTokenExchange".into(),
+            proxy_image: "wif/proxy:1".into(),
+            proxy_init_image: "wif/proxy-init:1".into(),
+            native_sidecars: false,
+            log_level: "info".into(),
         }
     }
 
@@ -496,5 +619,64 @@ mod tests {
         );
         assert!(mutate(&json!("x"), "s", "n", &sa(&[]), &cfg()).is_err());
         assert!(mutate(&json!({"spec": 3}), "s", "n", &sa(&[]), &cfg()).is_err());
+    }
+
+    #[test]
+    fn proxy_sidecar_and_init_are_injected_once() {
+        let mut p = pod();
+        p["metadata"]["annotations"] = json!({INJECT_PROXY: "false", PROXY_PORT: "8080"});
+        let s = sa(&[(CLIENT_ID, "C")]);
+        let (out, _) = mutated(&p, &s);
+        let names = |list: &str| -> Vec<String> {
+            out["spec"][list]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["name"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        assert_eq!(
+            names("containers"),
+            ["azwi-proxy", "app"],
+            "prepended, even with the value \"false\""
+        );
+        assert_eq!(names("initContainers"), ["azwi-proxy-init"]);
+        assert_eq!(out["spec"]["containers"][0]["args"][0], "--proxy-port=8080");
+        assert_eq!(
+            out["spec"]["initContainers"][0]["env"][0],
+            json!({"name": "PROXY_PORT", "value": "8080"})
+        );
+        assert!(
+            out["spec"]["containers"][0]["env"].is_array(),
+            "the proxy gets the variables too"
+        );
+        let again = mutate(&out, "workload", "default", &s, &cfg()).unwrap();
+        assert_eq!(again.patch, Vec::<Value>::new());
+
+        // Native sidecars: the proxy is the first init container, restartPolicy Always.
+        let native = MutationConfig {
+            native_sidecars: true,
+            ..cfg()
+        };
+        let m = mutate(&p, "workload", "default", &s, &native).unwrap();
+        let mut out = p.clone();
+        apply_patch(&mut out, &m.patch).unwrap();
+        assert_eq!(out["spec"]["initContainers"][0]["name"], "azwi-proxy");
+        assert_eq!(out["spec"]["initContainers"][0]["restartPolicy"], "Always");
+        assert_eq!(out["spec"]["initContainers"][1]["name"], "azwi-proxy-init");
+
+        p["metadata"]["annotations"] = json!({INJECT_PROXY: "", PROXY_PORT: "x"});
+        let d = mutate(&p, "workload", "default", &s, &cfg()).unwrap_err();
+        assert_eq!(
+            d.message,
+            "failed to parse proxy sidecar port: strconv.ParseInt: parsing \"x\": invalid syntax"
+        );
+        p["metadata"]["annotations"] = json!({INJECT_PROXY: ""});
+        p["spec"]["hostNetwork"] = json!(true);
+        let d = mutate(&p, "workload", "default", &s, &cfg()).unwrap_err();
+        assert_eq!(
+            d.message,
+            "hostNetwork is set to true, cannot inject proxy sidecar"
+        );
     }
 }
