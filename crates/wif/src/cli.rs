@@ -82,6 +82,10 @@ pub enum Command {
     ///
     /// Example: wif apply -f topology.yaml --prune --yes
     Apply(ApplyArgs),
+    /// The workload identity webhook's mutation, offline, over manifests (for GitOps review and CI).
+    ///
+    /// Example: wif inject -f deploy.yaml --tenant-id <tenant> > deploy.injected.yaml
+    Inject(InjectArgs),
     /// Kubernetes service accounts of wif's clusters (what kubectl annotate does on AKS).
     ///
     /// Example: wif service-account annotate --cluster aks-eastus default/app azure.workload.identity/client-id=<client id>
@@ -1017,4 +1021,39 @@ pub struct ClusterUpdateArgs {
     /// Output.
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+/// `wif inject`
+#[derive(Debug, Args)]
+pub struct InjectArgs {
+    /// Manifest files (multi-document YAML or JSON); `-` or none reads stdin.
+    #[arg(short = 'f', long)]
+    pub file: Vec<PathBuf>,
+    /// More files to take ServiceAccounts from (their other documents are ignored).
+    #[arg(long)]
+    pub service_account_file: Vec<PathBuf>,
+    /// The namespace of documents that name none.
+    #[arg(short = 'n', long, default_value = "default")]
+    pub namespace: String,
+    /// AZURE_TENANT_ID for service accounts without the tenant-id annotation.
+    #[arg(long)]
+    pub tenant_id: Option<String>,
+    /// AZURE_AUTHORITY_HOST.
+    #[arg(long, default_value = "https://login.microsoftonline.com/")]
+    pub authority_host: String,
+    /// The projected token's audience.
+    #[arg(long, default_value = "api://AzureADTokenExchange")]
+    pub audience: String,
+    /// The IMDS proxy image (pods with azure.workload.identity/inject-proxy-sidecar).
+    #[arg(long, default_value = "ghcr.io/wif/wif-proxy:latest")]
+    pub proxy_image: String,
+    /// The proxy-init image.
+    #[arg(long, default_value = "ghcr.io/wif/wif-proxy-init:latest")]
+    pub proxy_init_image: String,
+    /// Inject the proxy as a native sidecar (Kubernetes 1.32+).
+    #[arg(long)]
+    pub native_sidecars: bool,
+    /// Print nothing; exit 1 if injection would change any document (for CI).
+    #[arg(long)]
+    pub check: bool,
 }

@@ -8,6 +8,7 @@ mod commands;
 mod datadir;
 mod error;
 mod hosts;
+mod inject;
 mod keys;
 mod output;
 mod resources;
@@ -56,6 +57,7 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async move {
         let done = match cli.command {
             Command::Run(args) => return run::run(&data, args).await,
+            Command::Inject(args) => return inject::inject(args),
             Command::Up(args) => up::run(&data, args).await,
             Command::Token(args) => commands::token(&data, args).await,
             Command::Keys(cmd) => commands::keys(&data, cmd).await,

@@ -15,6 +15,8 @@ mod exchange;
 #[cfg(test)]
 mod harness;
 #[cfg(test)]
+mod inject;
+#[cfg(test)]
 mod keys;
 #[cfg(test)]
 mod resources;
