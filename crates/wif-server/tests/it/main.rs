@@ -28,3 +28,5 @@ mod rotation;
 mod signins;
 #[cfg(test)]
 mod token;
+#[cfg(test)]
+mod webhook;
