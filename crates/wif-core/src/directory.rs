@@ -395,6 +395,94 @@ pub struct DirectoryData {
     pub storage_accounts: Vec<StorageAccount>,
 }
 
+/// A resource that lives in a subscription's resource group under a name, as ARM addresses it.
+trait GroupScoped {
+    fn scope(&self) -> (&SubscriptionId, &str, &str);
+}
+
+macro_rules! group_scoped {
+    ($($t:ty),*) => {$(
+        impl GroupScoped for $t {
+            fn scope(&self) -> (&SubscriptionId, &str, &str) {
+                (&self.subscription, self.resource_group.as_str(), self.name.as_str())
+            }
+        }
+    )*};
+}
+group_scoped!(ManagedIdentity, Cluster, Vault, StorageAccount);
+
+/// ARM resolves group and resource names case-insensitively.
+fn in_group<'a, T: GroupScoped>(
+    items: &'a [T],
+    subscription: &SubscriptionId,
+    group: &str,
+) -> impl Iterator<Item = &'a T> {
+    items.iter().filter(move |r| {
+        let (s, g, _) = r.scope();
+        s == subscription && g.eq_ignore_ascii_case(group)
+    })
+}
+
+fn named_in_group<'a, T: GroupScoped>(
+    items: &'a [T],
+    subscription: &SubscriptionId,
+    group: &str,
+    name: &str,
+) -> Option<&'a T> {
+    in_group(items, subscription, group).find(|r| r.scope().2.eq_ignore_ascii_case(name))
+}
+
+impl DirectoryData {
+    /// The managed identity `name` in `subscription`/`group` (names compared as ARM does).
+    pub fn identity_in(
+        &self,
+        subscription: &SubscriptionId,
+        group: &str,
+        name: &str,
+    ) -> Option<&ManagedIdentity> {
+        named_in_group(&self.identities, subscription, group, name)
+    }
+
+    /// The cluster `name` in `subscription`/`group`.
+    pub fn cluster_in(
+        &self,
+        subscription: &SubscriptionId,
+        group: &str,
+        name: &str,
+    ) -> Option<&Cluster> {
+        named_in_group(&self.clusters, subscription, group, name)
+    }
+
+    /// The key vault `name` in `subscription`/`group`.
+    pub fn vault_in(
+        &self,
+        subscription: &SubscriptionId,
+        group: &str,
+        name: &str,
+    ) -> Option<&Vault> {
+        named_in_group(&self.vaults, subscription, group, name)
+    }
+
+    /// The storage account `name` in `subscription`/`group`.
+    pub fn storage_in(
+        &self,
+        subscription: &SubscriptionId,
+        group: &str,
+        name: &str,
+    ) -> Option<&StorageAccount> {
+        named_in_group(&self.storage_accounts, subscription, group, name)
+    }
+
+    /// Every key vault in `subscription`/`group` (deleting the group takes their secrets).
+    pub fn vaults_in_group<'a>(
+        &'a self,
+        subscription: &'a SubscriptionId,
+        group: &'a str,
+    ) -> impl Iterator<Item = &'a Vault> + 'a {
+        in_group(&self.vaults, subscription, group)
+    }
+}
+
 /// Resources (token audiences) every tenant knows, as Entra's first-party service principals
 /// are present in every tenant. Compared by [`crate::ids::Resource::key`].
 pub const WELL_KNOWN_RESOURCES: &[&str] = &[

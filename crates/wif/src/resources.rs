@@ -124,12 +124,7 @@ pub async fn group_cmd(data: &DataDir, cmd: GroupCommand) -> CliResult {
                 }])
                 .await?;
             // Its vaults' secrets go with them.
-            for v in dir.vaults.iter().filter(|v| {
-                v.subscription == sub.id
-                    && v.resource_group
-                        .as_str()
-                        .eq_ignore_ascii_case(g.name.as_str())
-            }) {
+            for v in dir.vaults_in_group(&sub.id, g.name.as_str()) {
                 wif_store::keyvault::purge_vault(store.as_ref(), &v.name).await?;
             }
             Ok(())
@@ -152,14 +147,7 @@ fn find_identity<'a>(
     group: &str,
     name: &str,
 ) -> CliResult<&'a ManagedIdentity> {
-    dir.identities
-        .iter()
-        .find(|m| {
-            m.subscription == sub.id
-                && m.resource_group.as_str().eq_ignore_ascii_case(group)
-                && m.name.as_str().eq_ignore_ascii_case(name)
-        })
-        .ok_or_else(|| {
+    dir.identity_in(&sub.id, group, name).ok_or_else(|| {
             CliError::msg(format!(
                 "(ResourceNotFound) The Resource 'Microsoft.ManagedIdentity/userAssignedIdentities/{name}' under resource group '{group}' was not found."
             ))
@@ -307,12 +295,10 @@ fn cluster_json(c: &Cluster) -> Value {
 }
 
 fn find_cluster<'a>(dir: &'a DirectoryData, group: &str, name: &str) -> CliResult<&'a Cluster> {
-    dir.clusters
+    // `wif cluster` takes no --subscription: the first subscription holding it.
+    dir.subscriptions
         .iter()
-        .find(|c| {
-            c.name.as_str().eq_ignore_ascii_case(name)
-                && c.resource_group.as_str().eq_ignore_ascii_case(group)
-        })
+        .find_map(|s| dir.cluster_in(&s.id, group, name))
         .ok_or_else(|| {
             CliError::msg(format!(
                 "(ResourceNotFound) The Resource 'Microsoft.ContainerService/managedClusters/{name}' under resource group '{group}' was not found."

@@ -180,12 +180,7 @@ pub async fn group(ctx: &mut Ctx, sub: &str, name: &str) -> Result<Response, Arm
                     let vaults: Vec<VaultName> = snap
                         .directory
                         .data()
-                        .vaults
-                        .iter()
-                        .filter(|v| {
-                            v.subscription == s.id
-                                && v.resource_group.as_str().eq_ignore_ascii_case(name)
-                        })
+                        .vaults_in_group(&s.id, name)
                         .map(|v| v.name.clone())
                         .collect();
                     Ok((
@@ -343,13 +338,9 @@ fn find_identity<'a>(
     g: &ResourceGroup,
     name: &str,
 ) -> Option<&'a ManagedIdentity> {
-    snap.directory.data().identities.iter().find(|m| {
-        m.subscription == s.id
-            && m.resource_group
-                .as_str()
-                .eq_ignore_ascii_case(g.name.as_str())
-            && m.name.as_str().eq_ignore_ascii_case(name)
-    })
+    snap.directory
+        .data()
+        .identity_in(&s.id, g.name.as_str(), name)
 }
 
 fn identity_json(m: &ManagedIdentity) -> Value {
@@ -723,13 +714,9 @@ fn find_cluster<'a>(
     g: &ResourceGroup,
     name: &str,
 ) -> Option<&'a Cluster> {
-    snap.directory.data().clusters.iter().find(|c| {
-        c.subscription == s.id
-            && c.resource_group
-                .as_str()
-                .eq_ignore_ascii_case(g.name.as_str())
-            && c.name.as_str().eq_ignore_ascii_case(name)
-    })
+    snap.directory
+        .data()
+        .cluster_in(&s.id, g.name.as_str(), name)
 }
 
 fn cluster_json(c: &Cluster) -> Value {
@@ -902,13 +889,7 @@ fn find_vault<'a>(
     g: &ResourceGroup,
     name: &str,
 ) -> Option<&'a Vault> {
-    snap.directory.data().vaults.iter().find(|v| {
-        v.subscription == s.id
-            && v.resource_group
-                .as_str()
-                .eq_ignore_ascii_case(g.name.as_str())
-            && v.name.as_str().eq_ignore_ascii_case(name)
-    })
+    snap.directory.data().vault_in(&s.id, g.name.as_str(), name)
 }
 
 fn vault_json(ctx: &Ctx, v: &Vault) -> Value {
@@ -1090,13 +1071,9 @@ fn find_storage<'a>(
     g: &ResourceGroup,
     name: &str,
 ) -> Option<&'a StorageAccount> {
-    snap.directory.data().storage_accounts.iter().find(|a| {
-        a.subscription == s.id
-            && a.resource_group
-                .as_str()
-                .eq_ignore_ascii_case(g.name.as_str())
-            && a.name.as_str() == name
-    })
+    snap.directory
+        .data()
+        .storage_in(&s.id, g.name.as_str(), name)
 }
 
 fn storage_json(a: &StorageAccount) -> Value {
