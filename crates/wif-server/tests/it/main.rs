@@ -25,6 +25,8 @@ mod properties;
 #[cfg(test)]
 mod rotation;
 #[cfg(test)]
+mod service_accounts;
+#[cfg(test)]
 mod signins;
 #[cfg(test)]
 mod token;
