@@ -86,6 +86,11 @@ pub enum Command {
     ///
     /// Example: wif inject -f deploy.yaml --tenant-id <tenant> > deploy.injected.yaml
     Inject(InjectArgs),
+    /// The pod-mutating admission webhook, a drop-in for azure-workload-identity's: HTTPS
+    /// AdmissionReview on /mutate-v1-pod (and /warn-v1-pod), health and Prometheus metrics.
+    ///
+    /// Example: AZURE_TENANT_ID=<tenant> wif webhook --webhook-cert-dir /certs
+    Webhook(WebhookArgs),
     /// Kubernetes service accounts of wif's clusters (what kubectl annotate does on AKS).
     ///
     /// Example: wif service-account annotate --cluster aks-eastus default/app azure.workload.identity/client-id=<client id>
@@ -1035,25 +1040,108 @@ pub struct InjectArgs {
     /// The namespace of documents that name none.
     #[arg(short = 'n', long, default_value = "default")]
     pub namespace: String,
-    /// AZURE_TENANT_ID for service accounts without the tenant-id annotation.
+    /// The mutation's settings, shared with `wif webhook`.
+    #[command(flatten)]
+    pub mutation: MutationArgs,
+    /// Print nothing; exit 1 if injection would change any document (for CI).
     #[arg(long)]
+    pub check: bool,
+}
+
+/// The webhook's mutation settings, for `wif inject` and `wif webhook`. Each also reads the
+/// environment variable upstream's webhook reads, so its ConfigMap works unchanged.
+#[derive(Debug, Args)]
+pub struct MutationArgs {
+    /// AZURE_TENANT_ID for service accounts without the tenant-id annotation.
+    #[arg(long, env = "AZURE_TENANT_ID")]
     pub tenant_id: Option<String>,
-    /// AZURE_AUTHORITY_HOST.
-    #[arg(long, default_value = "https://login.microsoftonline.com/")]
-    pub authority_host: String,
+    /// The cloud whose authority goes into AZURE_AUTHORITY_HOST: AzurePublicCloud,
+    /// AzureUSGovernmentCloud, AzureChinaCloud, AzureGermanCloud, or AzureStackCloud (with
+    /// AZURE_ENVIRONMENT_FILEPATH).
+    #[arg(long, env = "AZURE_ENVIRONMENT", default_value = "AzurePublicCloud")]
+    pub azure_environment: String,
+    /// AZURE_AUTHORITY_HOST itself (overrides --azure-environment), e.g. a wif's own origin.
+    #[arg(long)]
+    pub authority_host: Option<String>,
     /// The projected token's audience.
     #[arg(long, default_value = "api://AzureADTokenExchange")]
     pub audience: String,
     /// The IMDS proxy image (pods with azure.workload.identity/inject-proxy-sidecar).
-    #[arg(long, default_value = "ghcr.io/wif/wif-proxy:latest")]
+    #[arg(long, env = "PROXY_IMAGE", default_value = "ghcr.io/wif/proxy:latest")]
     pub proxy_image: String,
-    /// The proxy-init image.
-    #[arg(long, default_value = "ghcr.io/wif/wif-proxy-init:latest")]
+    /// The proxy-init image (installs the iptables redirect to the proxy).
+    #[arg(
+        long,
+        env = "PROXY_INIT_IMAGE",
+        default_value = "ghcr.io/wif/proxy-init:latest"
+    )]
     pub proxy_init_image: String,
-    /// Inject the proxy as a native sidecar (Kubernetes 1.32+).
+    /// Inject the proxy as a native sidecar (Kubernetes 1.32+); `wif webhook` asks the API
+    /// server unless this is given.
     #[arg(long)]
     pub native_sidecars: bool,
-    /// Print nothing; exit 1 if injection would change any document (for CI).
+    /// Custom token endpoint: pods annotated azure.workload.identity/use-<suffix>: "true"
+    /// get a token for --custom-token-endpoint-audience and the AZURE_KUBERNETES_* variables.
+    #[arg(long, default_value = "")]
+    pub custom_token_endpoint_annotation_suffix: String,
+    /// The custom token endpoint's audience (not api://AzureADTokenExchange).
+    #[arg(long, default_value = "")]
+    pub custom_token_endpoint_audience: String,
+    /// AZURE_KUBERNETES_TOKEN_PROXY for custom-endpoint pods.
+    #[arg(long, env = "AZURE_KUBERNETES_TOKEN_PROXY", default_value = "")]
+    pub azure_kubernetes_token_proxy: String,
+    /// AZURE_KUBERNETES_SNI_NAME for custom-endpoint pods.
+    #[arg(long, env = "AZURE_KUBERNETES_SNI_NAME", default_value = "")]
+    pub azure_kubernetes_sni_name: String,
+    /// AZURE_KUBERNETES_CA_DATA (PEM) for custom-endpoint pods.
+    #[arg(long, env = "AZURE_KUBERNETES_CA_DATA", default_value = "")]
+    pub azure_kubernetes_ca_data: String,
+    /// A ConfigMap with `ca.crt` projected for custom-endpoint pods.
+    #[arg(long, env = "AZURE_KUBERNETES_CA_CONFIGMAP_NAME", default_value = "")]
+    pub azure_kubernetes_ca_configmap_name: String,
+    /// A ClusterTrustBundle signer projected for custom-endpoint pods.
+    #[arg(long, env = "AZURE_KUBERNETES_CA_CTB_SIGNER_NAME", default_value = "")]
+    pub azure_kubernetes_ca_ctb_signer_name: String,
+    /// The ClusterTrustBundle label selector (JSON).
+    #[arg(
+        long,
+        env = "AZURE_KUBERNETES_CA_CTB_LABEL_SELECTOR",
+        default_value = ""
+    )]
+    pub azure_kubernetes_ca_ctb_label_selector: String,
+}
+
+/// `wif webhook`
+#[derive(Debug, Args)]
+pub struct WebhookArgs {
+    /// Where the webhook listens (HTTPS).
+    #[arg(long, default_value = "0.0.0.0:9443")]
+    pub listen: SocketAddr,
+    /// Where /healthz and /readyz listen (plain HTTP, for kubelet probes).
+    #[arg(long, default_value = "0.0.0.0:9440")]
+    pub health_addr: SocketAddr,
+    /// Where Prometheus /metrics listens (plain HTTP).
+    #[arg(long, default_value = "0.0.0.0:8095")]
+    pub metrics_addr: SocketAddr,
+    /// The directory holding tls.crt and tls.key (re-read when they change).
+    #[arg(long, default_value = "/certs")]
+    pub webhook_cert_dir: PathBuf,
+    /// The lowest TLS version accepted: 1.2 or 1.3.
+    #[arg(long, default_value = "1.3")]
+    pub tls_min_version: String,
+    /// How often the certificate files are checked for changes.
+    #[arg(long, default_value = "10s")]
+    pub cert_check_interval: String,
+    /// Take service accounts from these manifests instead of the cluster (no API server).
     #[arg(long)]
-    pub check: bool,
+    pub service_account_file: Vec<PathBuf>,
+    /// The proxy sidecar's --log-level.
+    #[arg(long, default_value = "info")]
+    pub log_level: String,
+    /// Write {"listen": …, "health": …, "metrics": …} (JSON) here once serving.
+    #[arg(long)]
+    pub ready_file: Option<PathBuf>,
+    /// The mutation's settings.
+    #[command(flatten)]
+    pub mutation: MutationArgs,
 }

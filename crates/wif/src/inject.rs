@@ -67,6 +67,24 @@ fn meta<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
     v.get("metadata")?.get(key)?.as_str()
 }
 
+/// (namespace, name) → annotations of every ServiceAccount in `files` (for `wif webhook
+/// --service-account-file`); documents without a namespace are in `namespace`.
+pub fn service_accounts_from_files(
+    files: &[std::path::PathBuf],
+    namespace: &str,
+) -> CliResult<BTreeMap<(String, String), BTreeMap<String, String>>> {
+    let mut accounts = BTreeMap::new();
+    for f in files {
+        let t = std::fs::read_to_string(f)
+            .map_err(|e| CliError::msg(format!("cannot read {}: {e}", f.display())))?;
+        accounts.extend(service_accounts(
+            &parse(&t, &f.display().to_string())?,
+            namespace,
+        ));
+    }
+    Ok(accounts)
+}
+
 /// (namespace, name) → annotations of every ServiceAccount in `docs`.
 fn service_accounts(
     docs: &[Doc],
@@ -183,23 +201,12 @@ pub fn inject(args: InjectArgs) -> CliResult<u8> {
         docs.extend(parse(t, name)?);
     }
     let mut accounts = service_accounts(&docs, &args.namespace);
-    for f in &args.service_account_file {
-        let t = std::fs::read_to_string(f)
-            .map_err(|e| CliError::msg(format!("cannot read {}: {e}", f.display())))?;
-        accounts.extend(service_accounts(
-            &parse(&t, &f.display().to_string())?,
-            &args.namespace,
-        ));
-    }
-    let cfg = MutationConfig {
-        tenant_id: args.tenant_id.clone().unwrap_or_default(),
-        authority_host: args.authority_host.clone(),
-        audience: args.audience.clone(),
-        proxy_image: args.proxy_image.clone(),
-        proxy_init_image: args.proxy_init_image.clone(),
-        native_sidecars: args.native_sidecars,
-        log_level: "info".to_owned(),
-    };
+    accounts.extend(service_accounts_from_files(
+        &args.service_account_file,
+        &args.namespace,
+    )?);
+    let cfg =
+        crate::webhook::mutation_config(&args.mutation, args.mutation.native_sidecars, "info")?;
     let mut warnings = Vec::new();
     let mut changed = Vec::new();
     let mut out = Vec::new();

@@ -18,6 +18,7 @@ mod secrets;
 mod service_accounts;
 mod topology;
 mod up;
+mod webhook;
 
 use std::io::IsTerminal as _;
 use std::process::ExitCode;
@@ -30,7 +31,7 @@ use crate::datadir::DataDir;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let default_level = if matches!(cli.command, Command::Up(_)) {
+    let default_level = if matches!(cli.command, Command::Up(_) | Command::Webhook(_)) {
         "info"
     } else {
         "warn"
@@ -59,6 +60,7 @@ fn main() -> ExitCode {
             Command::Run(args) => return run::run(&data, args).await,
             Command::Inject(args) => return inject::inject(args),
             Command::Up(args) => up::run(&data, args).await,
+            Command::Webhook(args) => webhook::webhook(args).await,
             Command::Token(args) => commands::token(&data, args).await,
             Command::Keys(cmd) => commands::keys(&data, cmd).await,
             Command::Signins(cli::SigninsCommand::List(args)) => {

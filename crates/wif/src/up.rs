@@ -546,7 +546,7 @@ fn print_summary(info: &ServerInfo, data: &DataDir) {
     print!("{out}");
 }
 
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

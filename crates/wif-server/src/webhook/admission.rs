@@ -113,6 +113,7 @@ pub struct WebhookState {
 pub fn router(state: WebhookState) -> Router {
     Router::new()
         .route("/mutate-v1-pod", post(review))
+        .route("/warn-v1-pod", post(label_check))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(|| async { "ok" }))
         .route("/metrics", get(metrics))
@@ -263,4 +264,75 @@ async fn handle(st: &WebhookState, body: &[u8]) -> (usize, Response) {
             (0, answer(&api_version, uid, response))
         }
     }
+}
+
+/// The pod label that opts a pod in.
+pub const USE_LABEL: &str = "azure.workload.identity/use";
+
+/// `POST /warn-v1-pod`: registered as a *validating* webhook for pods **without** the label
+/// (`failurePolicy: Ignore`, short timeout), it always allows, and warns when the pod's service
+/// account carries a client id — the pod almost certainly wanted workload identity and will
+/// silently get none (the most common mistake in the seeds and upstream's issues).
+async fn label_check(State(st): State<WebhookState>, body: Bytes) -> Response {
+    let Ok(review) = serde_json::from_slice::<Value>(&body) else {
+        return (
+            StatusCode::BAD_REQUEST,
+            "the body is not an AdmissionReview (JSON)",
+        )
+            .into_response();
+    };
+    let api_version = review
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .unwrap_or("admission.k8s.io/v1")
+        .to_owned();
+    let request = review.get("request");
+    let uid = request
+        .and_then(|r| r.get("uid"))
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let mut response = json!({"allowed": true});
+    if let Some(warning) = match request {
+        Some(r) => missing_label_warning(&st, r).await,
+        None => None,
+    } && let Some(o) = response.as_object_mut()
+    {
+        o.insert("warnings".into(), json!([warning]));
+    }
+    answer(&api_version, uid, response)
+}
+
+async fn missing_label_warning(st: &WebhookState, request: &Value) -> Option<String> {
+    let pod = request.get("object")?;
+    let labelled = pod
+        .get("metadata")
+        .and_then(|m| m.get("labels"))
+        .and_then(|l| l.get(USE_LABEL))
+        .and_then(Value::as_str)
+        == Some("true");
+    if labelled {
+        return None;
+    }
+    let namespace = request
+        .get("namespace")
+        .and_then(Value::as_str)
+        .unwrap_or("default");
+    let sa = pod
+        .get("spec")
+        .and_then(|s| s.get("serviceAccountName"))
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .unwrap_or("default");
+    let annotations = st.accounts.annotations(namespace, sa).await.ok()??;
+    let client_id = annotations.get(super::mutate::CLIENT_ID)?;
+    let name = pod
+        .get("metadata")
+        .and_then(|m| m.get("name").or_else(|| m.get("generateName")))
+        .and_then(Value::as_str)
+        .unwrap_or("(unnamed)");
+    Some(format!(
+        "pod {name} uses service account {namespace}/{sa}, which has {}={client_id}, but the pod lacks the label {USE_LABEL}: \"true\", \
+         so it gets no workload identity; add the label to the pod (template) labels",
+        super::mutate::CLIENT_ID
+    ))
 }

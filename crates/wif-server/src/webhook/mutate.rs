@@ -53,6 +53,214 @@ pub struct MutationConfig {
     pub native_sidecars: bool,
     /// `--log-level` passed to the proxy.
     pub log_level: String,
+    /// The custom token endpoint ("identity binding", `azwi-spec.md` §2.10), when configured.
+    pub custom_endpoint: Option<CustomEndpoint>,
+}
+
+/// The default projected-token audience; a custom endpoint must use another.
+pub const DEFAULT_AUDIENCE: &str = "api://AzureADTokenExchange";
+/// Where the custom endpoint's CA lands inside the volume.
+pub const CA_PATH: &str = "ca-cert/ca.crt";
+
+/// The custom token endpoint's settings as given (flags and upstream's environment names).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CustomEndpointFlags<'a> {
+    /// `--custom-token-endpoint-annotation-suffix`.
+    pub suffix: &'a str,
+    /// `--custom-token-endpoint-audience`.
+    pub audience: &'a str,
+    /// `AZURE_KUBERNETES_TOKEN_PROXY`.
+    pub token_proxy: &'a str,
+    /// `AZURE_KUBERNETES_SNI_NAME`.
+    pub sni_name: &'a str,
+    /// `AZURE_KUBERNETES_CA_DATA`.
+    pub ca_data: &'a str,
+    /// `AZURE_KUBERNETES_CA_CONFIGMAP_NAME`.
+    pub ca_configmap: &'a str,
+    /// `AZURE_KUBERNETES_CA_CTB_SIGNER_NAME`.
+    pub ctb_signer: &'a str,
+    /// `AZURE_KUBERNETES_CA_CTB_LABEL_SELECTOR` (JSON).
+    pub ctb_label_selector: &'a str,
+}
+
+/// Pods annotated `azure.workload.identity/use-<suffix>: "true"` get a token for `audience`
+/// and the `AZURE_KUBERNETES_*` variables, to reach a token proxy instead of Entra directly.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CustomEndpoint {
+    /// The pod annotation's key, `azure.workload.identity/use-<suffix>` (lower case).
+    pub annotation: String,
+    /// The projected token's audience for those pods.
+    pub audience: String,
+    /// `AZURE_KUBERNETES_TOKEN_PROXY`.
+    pub token_proxy: String,
+    /// `AZURE_KUBERNETES_SNI_NAME`.
+    pub sni_name: String,
+    /// `AZURE_KUBERNETES_CA_DATA` (PEM), exclusive with the two CA sources below.
+    pub ca_data: String,
+    /// A ConfigMap whose `ca.crt` is projected into the volume.
+    pub ca_configmap: String,
+    /// A ClusterTrustBundle signer whose bundle is projected into the volume.
+    pub ctb_signer: String,
+    /// The ClusterTrustBundle label selector (JSON `LabelSelector`), with the signer only.
+    pub ctb_label_selector: Option<Value>,
+}
+
+impl CustomEndpoint {
+    /// Validates the settings as upstream does at startup; the messages are upstream's.
+    /// `Ok(None)` when neither the suffix nor the audience is set (the feature is off).
+    pub fn new(flags: &CustomEndpointFlags<'_>) -> Result<Option<Self>, String> {
+        let CustomEndpointFlags {
+            suffix,
+            audience,
+            token_proxy,
+            sni_name,
+            ca_data,
+            ca_configmap,
+            ctb_signer,
+            ctb_label_selector,
+        } = *flags;
+        match (suffix.is_empty(), audience.is_empty()) {
+            (true, true) => return Ok(None),
+            (true, false) => {
+                return Err(
+                    "custom token endpoint annotation suffix cannot be empty when audience is set"
+                        .into(),
+                );
+            }
+            (false, true) => {
+                return Err(
+                    "custom token endpoint audience cannot be empty when annotation suffix is set"
+                        .into(),
+                );
+            }
+            (false, false) => {}
+        }
+        if audience.eq_ignore_ascii_case(DEFAULT_AUDIENCE) {
+            return Err(format!(
+                "custom token endpoint audience cannot be equal to default audience \"{DEFAULT_AUDIENCE}\""
+            ));
+        }
+        let annotation = format!(
+            "azure.workload.identity/use-{}",
+            suffix.to_ascii_lowercase()
+        );
+        if let Err(why) = qualified_name(&annotation) {
+            return Err(format!(
+                "custom token endpoint annotation key \"{annotation}\" is not valid: {why}"
+            ));
+        }
+        let sources = [ca_data, ca_configmap, ctb_signer]
+            .iter()
+            .filter(|v| !v.is_empty())
+            .count();
+        if sources > 1 {
+            return Err("only one of AZURE_KUBERNETES_CA_DATA, AZURE_KUBERNETES_CA_CONFIGMAP_NAME or AZURE_KUBERNETES_CA_CTB_SIGNER_NAME can be set".into());
+        }
+        let ctb_label_selector = if ctb_label_selector.is_empty() {
+            None
+        } else if ctb_signer.is_empty() {
+            return Err("AZURE_KUBERNETES_CA_CTB_LABEL_SELECTOR requires AZURE_KUBERNETES_CA_CTB_SIGNER_NAME".into());
+        } else {
+            Some(serde_json::from_str(ctb_label_selector).map_err(|e| {
+                format!("AZURE_KUBERNETES_CA_CTB_LABEL_SELECTOR is not a JSON label selector: {e}")
+            })?)
+        };
+        Ok(Some(Self {
+            annotation,
+            audience: audience.to_owned(),
+            token_proxy: token_proxy.to_owned(),
+            sni_name: sni_name.to_owned(),
+            ca_data: ca_data.to_owned(),
+            ca_configmap: ca_configmap.to_owned(),
+            ctb_signer: ctb_signer.to_owned(),
+            ctb_label_selector,
+        }))
+    }
+
+    fn selected_by(&self, pod: &Value) -> bool {
+        text(pod, &["metadata", "annotations", &self.annotation])
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+    }
+}
+
+/// `AZURE_AUTHORITY_HOST` for an `AZURE_ENVIRONMENT` name, as upstream derives it at startup
+/// (`azwi-spec.md` §2.11): case-insensitive cloud names, empty meaning public, and for
+/// `AzureStackCloud` the `activeDirectoryEndpoint` of the JSON file `stack_file` names.
+pub fn authority_for_environment(name: &str, stack_file: Option<&str>) -> Result<String, String> {
+    let known = [
+        ("AZUREPUBLICCLOUD", "https://login.microsoftonline.com/"),
+        (
+            "AZUREUSGOVERNMENTCLOUD",
+            "https://login.microsoftonline.us/",
+        ),
+        ("AZURECHINACLOUD", "https://login.chinacloudapi.cn/"),
+        ("AZUREGERMANCLOUD", "https://login.microsoftonline.de/"),
+    ];
+    let upper = if name.is_empty() {
+        "AZUREPUBLICCLOUD".to_owned()
+    } else {
+        name.to_ascii_uppercase()
+    };
+    if let Some((_, host)) = known.iter().find(|(n, _)| *n == upper) {
+        return Ok((*host).to_owned());
+    }
+    if upper == "AZURESTACKCLOUD" {
+        let Some(path) = stack_file.filter(|p| !p.is_empty()) else {
+            return Err("failed to get AAD endpoint: AzureStackCloud needs AZURE_ENVIRONMENT_FILEPATH, the path of the environment's JSON file".into());
+        };
+        let raw = std::fs::read_to_string(path)
+            .map_err(|e| format!("failed to get AAD endpoint: cannot read {path}: {e}"))?;
+        let v: Value = serde_json::from_str(&raw)
+            .map_err(|e| format!("failed to get AAD endpoint: {path} is not JSON: {e}"))?;
+        return v
+            .get("activeDirectoryEndpoint")
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .ok_or_else(|| {
+                format!("failed to get AAD endpoint: {path} has no activeDirectoryEndpoint")
+            });
+    }
+    Err(format!(
+        "failed to get AAD endpoint: autorest/azure: There is no cloud environment matching the name \"{upper}\""
+    ))
+}
+
+/// Kubernetes' `IsQualifiedName`: an optional DNS-subdomain prefix and `/`, then a name of at
+/// most 63 characters, alphanumeric at both ends, with `-`, `_` and `.` inside.
+fn qualified_name(key: &str) -> Result<(), String> {
+    let (prefix, name) = match key.split_once('/') {
+        Some((p, n)) => (Some(p), n),
+        None => (None, key),
+    };
+    if let Some(p) = prefix
+        && (p.is_empty()
+            || p.len() > 253
+            || !p.split('.').all(|l| {
+                !l.is_empty()
+                    && l.bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                    && !l.starts_with('-')
+                    && !l.ends_with('-')
+            }))
+    {
+        return Err("prefix part must be a lowercase RFC 1123 subdomain".into());
+    }
+    let ok_inner = name
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    let ok_ends = name
+        .bytes()
+        .next()
+        .is_some_and(|b| b.is_ascii_alphanumeric())
+        && name
+            .bytes()
+            .last()
+            .is_some_and(|b| b.is_ascii_alphanumeric());
+    if name.is_empty() || name.len() > 63 || !ok_inner || !ok_ends {
+        return Err("name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (at most 63)".into());
+    }
+    Ok(())
 }
 
 /// The result of admitting a pod.
@@ -189,7 +397,16 @@ pub fn mutate(
         .and_then(|v| v.get("name").and_then(Value::as_str))
         .map_or_else(|| volume_name(&pod_name), str::to_owned);
 
+    let custom = cfg.custom_endpoint.as_ref().filter(|c| c.selected_by(pod));
     let mut warnings = Vec::new();
+    if let Some(raw) = text(pod, &["metadata", "annotations", PROXY_PORT])
+        && text(pod, &["metadata", "annotations", INJECT_PROXY]).is_some()
+        && raw.parse::<i32>().is_ok_and(|p| !(1..=65535).contains(&p))
+    {
+        warnings.push(format!(
+            "{PROXY_PORT}={raw} is not a TCP port (1-65535); the proxy sidecar cannot listen on it"
+        ));
+    }
     if client_id.is_empty() {
         warnings.push(format!(
             "service account {namespace}/{sa_name} has no {CLIENT_ID} annotation, so no AZURE_CLIENT_ID is injected; \
@@ -206,6 +423,22 @@ pub fn mutate(
         ("AZURE_AUTHORITY_HOST", cfg.authority_host.clone()),
     ]
     .into_iter()
+    .chain(custom.into_iter().flat_map(|c| {
+        // Upstream also sets AZURE_KUBERNETES_CA_FILE in CA-data mode, which every azidentity
+        // SDK rejects ("only one of ... can be specified"): here the file goes with a
+        // projected CA only.
+        let ca_file = if c.ca_data.is_empty() {
+            format!("{MOUNT_PATH}/{CA_PATH}")
+        } else {
+            String::new()
+        };
+        [
+            ("AZURE_KUBERNETES_TOKEN_PROXY", c.token_proxy.clone()),
+            ("AZURE_KUBERNETES_SNI_NAME", c.sni_name.clone()),
+            ("AZURE_KUBERNETES_CA_FILE", ca_file),
+            ("AZURE_KUBERNETES_CA_DATA", c.ca_data.clone()),
+        ]
+    }))
     .filter(|(_, v)| !v.is_empty())
     .collect();
     let mount = json!({"name": volume, "mountPath": MOUNT_PATH, "readOnly": true});
@@ -232,11 +465,22 @@ pub fn mutate(
             container_mount(c, &base, &mount, &mut patch);
         }
     }
-    let wanted = json!({
-        "name": volume,
-        "projected": {"sources": [{"serviceAccountToken": {
-            "path": TOKEN_PATH, "expirationSeconds": expiration, "audience": cfg.audience}}]},
-    });
+    let audience = custom.map_or(cfg.audience.as_str(), |c| c.audience.as_str());
+    let mut sources = vec![json!({"serviceAccountToken": {
+        "path": TOKEN_PATH, "expirationSeconds": expiration, "audience": audience}})];
+    if let Some(c) = custom {
+        if !c.ca_configmap.is_empty() {
+            sources.push(json!({"configMap": {"name": c.ca_configmap,
+                "items": [{"key": "ca.crt", "path": CA_PATH}], "optional": false}}));
+        } else if !c.ctb_signer.is_empty() {
+            let mut ctb = json!({"signerName": c.ctb_signer, "path": CA_PATH, "optional": false});
+            if let (Some(sel), Some(o)) = (&c.ctb_label_selector, ctb.as_object_mut()) {
+                o.insert("labelSelector".into(), sel.clone());
+            }
+            sources.push(json!({"clusterTrustBundle": ctb}));
+        }
+    }
+    let wanted = json!({"name": volume, "projected": {"sources": sources}});
     match volumes {
         None => patch.push(json!({"op": "add", "path": "/spec/volumes", "value": [wanted]})),
         Some(vs) => match vs
@@ -445,6 +689,7 @@ mod tests {
             proxy_init_image: "wif/proxy-init:1".into(),
             native_sidecars: false,
             log_level: "info".into(),
+            custom_endpoint: None,
         }
     }
 
@@ -677,6 +922,179 @@ mod tests {
         assert_eq!(
             d.message,
             "hostNetwork is set to true, cannot inject proxy sidecar"
+        );
+    }
+
+    #[test]
+    fn authority_hosts_follow_the_cloud_name() {
+        assert_eq!(
+            authority_for_environment("", None).unwrap(),
+            "https://login.microsoftonline.com/"
+        );
+        assert_eq!(
+            authority_for_environment("azureusgovernmentcloud", None).unwrap(),
+            "https://login.microsoftonline.us/"
+        );
+        assert_eq!(
+            authority_for_environment("AzureChinaCloud", None).unwrap(),
+            "https://login.chinacloudapi.cn/"
+        );
+        let err = authority_for_environment("Mars", None).unwrap_err();
+        assert!(
+            err.contains("no cloud environment matching the name \"MARS\""),
+            "{err}"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("stack.json");
+        std::fs::write(
+            &f,
+            r#"{"activeDirectoryEndpoint": "https://adfs.local.azurestack.external/adfs/"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            authority_for_environment("AzureStackCloud", f.to_str()).unwrap(),
+            "https://adfs.local.azurestack.external/adfs/"
+        );
+        assert!(authority_for_environment("AzureStackCloud", None).is_err());
+    }
+
+    fn custom() -> CustomEndpoint {
+        CustomEndpoint::new(&CustomEndpointFlags {
+            suffix: "identity-binding",
+            audience: "api://AKSIdentityBinding",
+            token_proxy: "https://kubernetes.default.svc",
+            ca_configmap: "kube-root-ca.crt",
+            ..Default::default()
+        })
+        .unwrap()
+        .unwrap()
+    }
+
+    #[test]
+    fn custom_endpoint_settings_are_validated_as_upstream() {
+        assert_eq!(
+            CustomEndpoint::new(&CustomEndpointFlags {
+                ..Default::default()
+            })
+            .unwrap(),
+            None
+        );
+        let e = |r: Result<Option<CustomEndpoint>, String>| r.unwrap_err();
+        assert!(
+            e(CustomEndpoint::new(&CustomEndpointFlags {
+                audience: "a",
+                ..Default::default()
+            }))
+            .contains("suffix cannot be empty")
+        );
+        assert!(
+            e(CustomEndpoint::new(&CustomEndpointFlags {
+                suffix: "x",
+                ..Default::default()
+            }))
+            .contains("audience cannot be empty")
+        );
+        assert!(
+            e(CustomEndpoint::new(&CustomEndpointFlags {
+                suffix: "x",
+                audience: "API://AzureADTokenExchange",
+                ..Default::default()
+            }))
+            .contains("cannot be equal to default audience")
+        );
+        assert!(
+            e(CustomEndpoint::new(&CustomEndpointFlags {
+                suffix: "bad suffix!",
+                audience: "a",
+                ..Default::default()
+            }))
+            .contains("is not valid")
+        );
+        assert!(
+            e(CustomEndpoint::new(&CustomEndpointFlags {
+                suffix: "x",
+                audience: "a",
+                ca_data: "pem",
+                ca_configmap: "cm",
+                ..Default::default()
+            }))
+            .contains("only one of")
+        );
+        assert!(
+            e(CustomEndpoint::new(&CustomEndpointFlags {
+                suffix: "x",
+                audience: "a",
+                ctb_label_selector: "{}",
+                ..Default::default()
+            }))
+            .contains("requires")
+        );
+        assert_eq!(
+            custom().annotation,
+            "azure.workload.identity/use-identity-binding"
+        );
+    }
+
+    #[test]
+    fn a_custom_endpoint_pod_gets_its_audience_variables_and_ca() {
+        let cfg = MutationConfig {
+            custom_endpoint: Some(custom()),
+            ..cfg()
+        };
+        let mut p = pod();
+        p["metadata"]["annotations"] =
+            json!({"azure.workload.identity/use-identity-binding": "TRUE"});
+        let m = mutate(&p, "workload", "default", &sa(&[(CLIENT_ID, "C")]), &cfg).unwrap();
+        let mut out = p.clone();
+        apply_patch(&mut out, &m.patch).unwrap();
+        let env: Vec<&str> = out["spec"]["containers"][0]["env"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            env,
+            [
+                "AZURE_CLIENT_ID",
+                "AZURE_TENANT_ID",
+                "AZURE_FEDERATED_TOKEN_FILE",
+                "AZURE_AUTHORITY_HOST",
+                "AZURE_KUBERNETES_TOKEN_PROXY",
+                "AZURE_KUBERNETES_CA_FILE"
+            ]
+        );
+        let sources = &out["spec"]["volumes"][0]["projected"]["sources"];
+        assert_eq!(
+            sources[0]["serviceAccountToken"]["audience"],
+            "api://AKSIdentityBinding"
+        );
+        assert_eq!(sources[1]["configMap"]["name"], "kube-root-ca.crt");
+        assert_eq!(
+            sources[1]["configMap"]["items"][0]["path"],
+            "ca-cert/ca.crt"
+        );
+        // Pods without the annotation are untouched by the custom endpoint.
+        let plain = mutate(
+            &pod(),
+            "workload",
+            "default",
+            &sa(&[(CLIENT_ID, "C")]),
+            &cfg,
+        )
+        .unwrap();
+        let mut out = pod();
+        apply_patch(&mut out, &plain.patch).unwrap();
+        assert_eq!(
+            out["spec"]["volumes"][0]["projected"]["sources"][0]["serviceAccountToken"]["audience"],
+            "api://AzureADTokenExchange"
+        );
+        assert_eq!(
+            out["spec"]["volumes"][0]["projected"]["sources"]
+                .as_array()
+                .unwrap()
+                .len(),
+            1
         );
     }
 }

@@ -13,6 +13,8 @@ mod errors;
 #[cfg(test)]
 mod external;
 #[cfg(test)]
+mod golden;
+#[cfg(test)]
 mod graph;
 #[cfg(test)]
 mod harness;
@@ -32,3 +34,5 @@ mod signins;
 mod token;
 #[cfg(test)]
 mod webhook;
+#[cfg(test)]
+mod webhook_props;

@@ -44,6 +44,7 @@ fn state() -> WebhookState {
             proxy_init_image: "pi".into(),
             native_sidecars: false,
             log_level: "info".into(),
+            custom_endpoint: None,
         }),
         accounts: Arc::new(accounts),
         metrics: Arc::new(Metrics::default()),

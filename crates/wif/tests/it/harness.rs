@@ -372,6 +372,8 @@ impl Workspace {
             .args(args)
             .env_remove("WIF_DATA_DIR")
             .env_remove("WIF_LOG")
+            .env_remove("AZURE_TENANT_ID")
+            .env_remove("AZURE_ENVIRONMENT")
             .env("NO_COLOR", "1")
             .stdin(Stdio::null())
             .stdout(stdout)
@@ -417,7 +419,13 @@ impl Workspace {
     /// Starts `wif up [-f file]` and waits for its ready file.
     pub fn up(&self, file: Option<&Path>) -> Server {
         let (args, ready_file) = self.up_args(file);
-        let (mut cmd, argv, _, stderr_path) = self.command(&args);
+        self.serve(&args, &ready_file)
+    }
+
+    /// Starts a long-running `wif <args…>` and waits for it to write `ready_file` (JSON).
+    pub fn serve(&self, args: &[OsString], ready_file: &Path) -> Server {
+        let ready_file = ready_file.to_owned();
+        let (mut cmd, argv, _, stderr_path) = self.command(args);
         let mut guard = ChildGuard::spawn(&mut cmd, &argv);
         let (ready_text, ready) = wait_for("the ready file", READY_TIMEOUT, || {
             if let Some(status) = guard.try_wait() {

@@ -28,3 +28,5 @@ mod run;
 mod token;
 #[cfg(test)]
 mod up;
+#[cfg(test)]
+mod webhook;
