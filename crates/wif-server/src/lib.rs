@@ -16,6 +16,7 @@ pub mod issuer;
 pub mod keyvault;
 pub mod oidc_fetch;
 pub mod pki;
+pub mod proxy;
 pub mod rand;
 pub mod signin;
 pub mod state;

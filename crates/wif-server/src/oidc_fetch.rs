@@ -29,30 +29,36 @@ struct Discovery {
     jwks_uri: String,
 }
 
+/// A rustls client configuration trusting the system roots (`SSL_CERT_FILE` and
+/// `SSL_CERT_DIR` included) plus `extra_roots_pem`.
+pub fn client_tls(extra_roots_pem: &[String]) -> Result<rustls::ClientConfig, FetchError> {
+    use rustls_pki_types::CertificateDer;
+    use rustls_pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    let native = rustls_native_certs::load_native_certs();
+    for cert in native.certs {
+        let _ = roots.add(cert);
+    }
+    for pem in extra_roots_pem {
+        for cert in CertificateDer::pem_slice_iter(pem.as_bytes()).flatten() {
+            roots
+                .add(cert)
+                .map_err(|e| FetchError(format!("bad trusted CA: {e}")))?;
+        }
+    }
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| FetchError(e.to_string()))?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
+}
+
 impl HttpsJwksFetcher {
     /// A fetcher trusting the system roots plus `extra_roots_pem` (wif's own CA, so issuers
     /// served by another wif node verify).
     pub fn new(extra_roots_pem: &[String]) -> Result<Self, FetchError> {
-        use rustls_pki_types::CertificateDer;
-        use rustls_pki_types::pem::PemObject;
-        let mut roots = rustls::RootCertStore::empty();
-        let native = rustls_native_certs::load_native_certs();
-        for cert in native.certs {
-            let _ = roots.add(cert);
-        }
-        for pem in extra_roots_pem {
-            for cert in CertificateDer::pem_slice_iter(pem.as_bytes()).flatten() {
-                roots
-                    .add(cert)
-                    .map_err(|e| FetchError(format!("bad trusted CA: {e}")))?;
-            }
-        }
-        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-        let tls = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(|e| FetchError(e.to_string()))?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
+        let tls = client_tls(extra_roots_pem)?;
         let client = reqwest::Client::builder()
             .tls_backend_preconfigured(tls)
             .https_only(true)

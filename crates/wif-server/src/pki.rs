@@ -142,6 +142,20 @@ pub fn ensure(
     // authority key id as the stored CA certificate, so no certificate parser is needed.
     let issuer = Issuer::new(ca_params(now)?, &ca_key);
 
+    let ServerIdentity { chain_pem, key_pem } = issue_leaf(hosts, now, &issuer, &ca_pem)?;
+    write_private(&paths.server_key, key_pem.as_bytes())?;
+    write_public(&paths.server_cert, chain_pem.as_bytes())?;
+    Ok(ServerIdentity { chain_pem, key_pem })
+}
+
+/// A serving certificate for `hosts` (the first is the common name), signed by `issuer`, valid
+/// from an hour ago for 397 days; the chain is the leaf then `ca_pem`.
+fn issue_leaf(
+    hosts: &[String],
+    now: UnixTime,
+    issuer: &Issuer<'_, &KeyPair>,
+    ca_pem: &str,
+) -> Result<ServerIdentity, PkiError> {
     let mut leaf = CertificateParams::new(hosts.to_vec())?;
     let mut dn = DistinguishedName::new();
     dn.push(
@@ -159,12 +173,24 @@ pub fn ensure(
     leaf.not_before = to_offset(now.minus_secs(3600));
     leaf.not_after = to_offset(now.plus_secs(397 * 86_400));
     let leaf_key = KeyPair::generate()?;
-    let leaf_cert = leaf.signed_by(&leaf_key, &issuer)?;
-    let chain_pem = format!("{}{}", leaf_cert.pem(), ca_pem);
-    let key_pem = leaf_key.serialize_pem();
-    write_private(&paths.server_key, key_pem.as_bytes())?;
-    write_public(&paths.server_cert, chain_pem.as_bytes())?;
-    Ok(ServerIdentity { chain_pem, key_pem })
+    let leaf_cert = leaf.signed_by(&leaf_key, issuer)?;
+    Ok(ServerIdentity {
+        chain_pem: format!("{}{}", leaf_cert.pem(), ca_pem),
+        key_pem: leaf_key.serialize_pem(),
+    })
+}
+
+/// A new CA (kept nowhere) and a serving certificate for `hosts` signed by it: the CA's PEM
+/// and the leaf, for `wif install webhook --certs self-signed`.
+pub fn ephemeral_ca_and_leaf(
+    hosts: &[String],
+    now: UnixTime,
+) -> Result<(String, ServerIdentity), PkiError> {
+    let ca_key = KeyPair::generate()?;
+    let ca_pem = ca_params(now)?.self_signed(&ca_key)?.pem();
+    let issuer = Issuer::new(ca_params(now)?, &ca_key);
+    let leaf = issue_leaf(hosts, now, &issuer, &ca_pem)?;
+    Ok((ca_pem, leaf))
 }
 
 /// Loads a user-supplied certificate chain and key (for example from cert-manager), refusing

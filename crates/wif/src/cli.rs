@@ -91,6 +91,11 @@ pub enum Command {
     ///
     /// Example: AZURE_TENANT_ID=<tenant> wif webhook --webhook-cert-dir /certs
     Webhook(WebhookArgs),
+    /// The IMDS proxy: answers ManagedIdentityCredential's IMDS (and App Service) token
+    /// requests by exchanging the pod's projected token; upstream's azwi-proxy sidecar.
+    ///
+    /// Example: wif run --cluster aks-demo --service-account default/app -- wif proxy --proxy-port 8000
+    Proxy(ProxyArgs),
     /// Kubernetes service accounts of wif's clusters (what kubectl annotate does on AKS).
     ///
     /// Example: wif service-account annotate --cluster aks-eastus default/app azure.workload.identity/client-id=<client id>
@@ -1144,4 +1149,32 @@ pub struct WebhookArgs {
     /// The mutation's settings.
     #[command(flatten)]
     pub mutation: MutationArgs,
+}
+
+/// `wif proxy`
+#[derive(Debug, Args)]
+pub struct ProxyArgs {
+    /// The port on localhost (127.0.0.1) to listen on; 0 picks a free one.
+    #[arg(long, default_value_t = 8000)]
+    pub proxy_port: u16,
+    /// Check that a proxy on --proxy-port is ready (GET /readyz, 7 tries a second apart) and exit.
+    #[arg(long)]
+    pub probe: bool,
+    /// Log level (info, debug, trace, all).
+    #[arg(long, default_value = "info")]
+    pub log_level: String,
+    /// Serve the App Service protocol on /msi/token for callers sending this X-IDENTITY-HEADER
+    /// (give apps IDENTITY_ENDPOINT=http://127.0.0.1:<port>/msi/token and IDENTITY_HEADER).
+    #[arg(long, env = "WIF_PROXY_IDENTITY_HEADER")]
+    pub identity_header: Option<String>,
+    /// Where other /metadata requests go (the node's IMDS); `none` answers them 404.
+    #[arg(long, default_value = "http://169.254.169.254")]
+    pub imds_upstream: String,
+    /// More CA certificates (PEM) to trust for the token service, beyond the system's and
+    /// SSL_CERT_FILE.
+    #[arg(long)]
+    pub ca_file: Vec<PathBuf>,
+    /// Write {"listen": "127.0.0.1:<port>"} (JSON) here once serving.
+    #[arg(long)]
+    pub ready_file: Option<PathBuf>,
 }

@@ -11,6 +11,7 @@ mod hosts;
 mod inject;
 mod keys;
 mod output;
+mod proxy;
 mod resources;
 mod roles;
 mod run;
@@ -30,8 +31,20 @@ use crate::cli::{Cli, Command};
 use crate::datadir::DataDir;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let default_level = if matches!(cli.command, Command::Up(_) | Command::Webhook(_)) {
+    // Installed as `/proxy` (the sidecar image), wif is the proxy, as upstream's binary is.
+    let mut argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if argv
+        .first()
+        .and_then(|a| std::path::Path::new(a).file_name())
+        .is_some_and(|n| n == "proxy")
+    {
+        argv.insert(1, "proxy".into());
+    }
+    let cli = Cli::parse_from(argv);
+    let default_level = if matches!(
+        cli.command,
+        Command::Up(_) | Command::Webhook(_) | Command::Proxy(_)
+    ) {
         "info"
     } else {
         "warn"
@@ -61,6 +74,7 @@ fn main() -> ExitCode {
             Command::Inject(args) => return inject::inject(args),
             Command::Up(args) => up::run(&data, args).await,
             Command::Webhook(args) => webhook::webhook(args).await,
+            Command::Proxy(args) => proxy::proxy(args).await,
             Command::Token(args) => commands::token(&data, args).await,
             Command::Keys(cmd) => commands::keys(&data, cmd).await,
             Command::Signins(cli::SigninsCommand::List(args)) => {

@@ -25,6 +25,8 @@ mod keyvault;
 #[cfg(test)]
 mod properties;
 #[cfg(test)]
+mod proxy;
+#[cfg(test)]
 mod rotation;
 #[cfg(test)]
 mod service_accounts;
