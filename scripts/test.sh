@@ -202,7 +202,7 @@ if wants python; then
   step "python compat: venv"
   venv="compat/python/.venv"
   ensure_venv "$venv" compat/python/requirements.txt \
-    'import azure.identity, azure.mgmt.msi, azure.mgmt.authorization, jwt, pytest, requests'
+    'import azure.identity, azure.mgmt.msi, azure.mgmt.authorization, jwt, pytest, requests, kubernetes_validate'
   pass
 
   # azure-cli pins its own azure-mgmt-* versions, so the real az lives in a venv of its own.

@@ -96,6 +96,11 @@ pub enum Command {
     ///
     /// Example: wif run --cluster aks-demo --service-account default/app -- wif proxy --proxy-port 8000
     Proxy(ProxyArgs),
+    /// Print the Kubernetes manifests for running wif in a cluster (pipe to kubectl apply -f -).
+    ///
+    /// Example: wif install webhook --tenant-id <tenant> | kubectl apply -f -
+    #[command(subcommand)]
+    Install(InstallCommand),
     /// Kubernetes service accounts of wif's clusters (what kubectl annotate does on AKS).
     ///
     /// Example: wif service-account annotate --cluster aks-eastus default/app azure.workload.identity/client-id=<client id>
@@ -1177,4 +1182,89 @@ pub struct ProxyArgs {
     /// Write {"listen": "127.0.0.1:<port>"} (JSON) here once serving.
     #[arg(long)]
     pub ready_file: Option<PathBuf>,
+}
+
+/// `wif install …`
+#[derive(Debug, Subcommand)]
+pub enum InstallCommand {
+    /// The admission webhook (drop-in for azure-workload-identity's): namespace, RBAC for
+    /// service-account reads, Deployment, Service, PodDisruptionBudget, certificates, and the
+    /// mutating (and label-check validating) webhook configurations.
+    ///
+    /// Example: wif install webhook --tenant-id <tenant> --certs self-signed > webhook.yaml
+    Webhook(InstallWebhookArgs),
+    /// The wif server itself (issuers, token service, Key Vault) as a StatefulSet on the
+    /// embedded store, with its topology in a ConfigMap.
+    ///
+    /// Example: wif install server --host wif.example.com -f topology.yaml | kubectl apply -f -
+    Server(InstallServerArgs),
+}
+
+/// `wif install webhook`
+#[derive(Debug, Args)]
+pub struct InstallWebhookArgs {
+    /// The namespace to install into.
+    #[arg(long, default_value = "wif-system")]
+    pub namespace: String,
+    /// AZURE_TENANT_ID for service accounts without the tenant-id annotation.
+    #[arg(long)]
+    pub tenant_id: String,
+    /// wif's container image.
+    #[arg(long, default_value = concat!("ghcr.io/wif/wif:", env!("CARGO_PKG_VERSION")))]
+    pub image: String,
+    /// The cloud (AZURE_ENVIRONMENT) whose authority goes into AZURE_AUTHORITY_HOST.
+    #[arg(long, default_value = "AzurePublicCloud")]
+    pub azure_environment: String,
+    /// AZURE_AUTHORITY_HOST itself, such as a wif server's origin.
+    #[arg(long)]
+    pub authority_host: Option<String>,
+    /// The IMDS proxy sidecar image.
+    #[arg(long, default_value = concat!("ghcr.io/wif/proxy:", env!("CARGO_PKG_VERSION")))]
+    pub proxy_image: String,
+    /// The proxy-init image.
+    #[arg(long, default_value = concat!("ghcr.io/wif/proxy-init:", env!("CARGO_PKG_VERSION")))]
+    pub proxy_init_image: String,
+    /// Webhook replicas (a PodDisruptionBudget keeps one up).
+    #[arg(long, default_value_t = 2)]
+    pub replicas: i32,
+    /// What the API server does with a labelled pod when the webhook cannot answer: Fail
+    /// (upstream's choice: no pod without its identity) or Ignore.
+    #[arg(long, default_value = "Fail")]
+    pub failure_policy: String,
+    /// How long the API server waits for the webhook (1-30 s).
+    #[arg(long, default_value_t = 10)]
+    pub timeout_seconds: i32,
+    /// Who makes the serving certificate: cert-manager (issues, renews, injects the CA), or
+    /// self-signed (a CA made now and printed with it; re-run to rotate).
+    #[arg(long, default_value = "cert-manager")]
+    pub certs: String,
+    /// Leave out the validating webhook that warns about unlabelled pods.
+    #[arg(long)]
+    pub no_label_check: bool,
+    /// The proxy sidecar's --log-level.
+    #[arg(long, default_value = "info")]
+    pub log_level: String,
+}
+
+/// `wif install server`
+#[derive(Debug, Args)]
+pub struct InstallServerArgs {
+    /// The namespace to install into.
+    #[arg(long, default_value = "wif-system")]
+    pub namespace: String,
+    /// The host name clients use (issuer URLs and the TLS certificate).
+    #[arg(long)]
+    pub host: String,
+    /// A topology file, shipped in a ConfigMap and applied at start.
+    #[arg(short = 'f', long = "file")]
+    pub topology: Option<PathBuf>,
+    /// wif's container image.
+    #[arg(long, default_value = concat!("ghcr.io/wif/wif:", env!("CARGO_PKG_VERSION")))]
+    pub image: String,
+    /// The data volume's size.
+    #[arg(long, default_value = "1Gi")]
+    pub storage_size: String,
+    /// The data volume's storage class (the cluster default when absent).
+    #[arg(long)]
+    pub storage_class: Option<String>,
 }

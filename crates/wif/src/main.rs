@@ -9,6 +9,7 @@ mod datadir;
 mod error;
 mod hosts;
 mod inject;
+mod install;
 mod keys;
 mod output;
 mod proxy;
@@ -72,6 +73,7 @@ fn main() -> ExitCode {
         let done = match cli.command {
             Command::Run(args) => return run::run(&data, args).await,
             Command::Inject(args) => return inject::inject(args),
+            Command::Install(cmd) => install::install(cmd),
             Command::Up(args) => up::run(&data, args).await,
             Command::Webhook(args) => webhook::webhook(args).await,
             Command::Proxy(args) => proxy::proxy(args).await,
