@@ -152,9 +152,28 @@ async fn review(State(st): State<WebhookState>, body: Bytes) -> Response {
     resp
 }
 
+/// The parts of an AdmissionReview the webhook reads; the rest is skipped unparsed.
+#[derive(serde::Deserialize)]
+struct Review<'a> {
+    #[serde(rename = "apiVersion", borrow, default)]
+    api_version: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow, default)]
+    request: Option<ReviewRequest<'a>>,
+}
+
+#[derive(serde::Deserialize)]
+struct ReviewRequest<'a> {
+    #[serde(borrow, default)]
+    uid: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow, default)]
+    namespace: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default)]
+    object: Option<Value>,
+}
+
 /// Handles one review; returns the outcome index (for metrics) and the answer.
 async fn handle(st: &WebhookState, body: &[u8]) -> (usize, Response) {
-    let Ok(review) = serde_json::from_slice::<Value>(body) else {
+    let Ok(review) = serde_json::from_slice::<Review<'_>>(body) else {
         return (
             2,
             (
@@ -165,11 +184,11 @@ async fn handle(st: &WebhookState, body: &[u8]) -> (usize, Response) {
         );
     };
     let api_version = review
-        .get("apiVersion")
-        .and_then(Value::as_str)
+        .api_version
+        .as_deref()
         .unwrap_or("admission.k8s.io/v1")
         .to_owned();
-    let Some(request) = review.get("request") else {
+    let Some(request) = review.request else {
         return (
             2,
             (
@@ -179,11 +198,8 @@ async fn handle(st: &WebhookState, body: &[u8]) -> (usize, Response) {
                 .into_response(),
         );
     };
-    let uid = request
-        .get("uid")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    let Some(pod) = request.get("object").filter(|o| o.is_object()) else {
+    let uid = request.uid.as_deref().unwrap_or_default();
+    let Some(pod) = request.object.as_ref().filter(|o| o.is_object()) else {
         return (
             1,
             denied(
@@ -199,8 +215,8 @@ async fn handle(st: &WebhookState, body: &[u8]) -> (usize, Response) {
         );
     };
     let namespace = request
-        .get("namespace")
-        .and_then(Value::as_str)
+        .namespace
+        .as_deref()
         .or_else(|| {
             pod.get("metadata")
                 .and_then(|m| m.get("namespace"))
@@ -247,23 +263,45 @@ async fn handle(st: &WebhookState, body: &[u8]) -> (usize, Response) {
     match mutate(pod, &sa, &namespace, &annotations, &st.config) {
         Err(d) => (1, denied(&api_version, uid, &d)),
         Ok(m) => {
-            let mut response = json!({"allowed": true});
-            if let Some(o) = response.as_object_mut() {
-                if !m.patch.is_empty() {
-                    let patch = serde_json::to_vec(&m.patch).unwrap_or_default();
-                    o.insert("patchType".into(), json!("JSONPatch"));
-                    o.insert(
-                        "patch".into(),
-                        json!(base64::engine::general_purpose::STANDARD.encode(patch)),
-                    );
-                }
-                if !m.warnings.is_empty() {
-                    o.insert("warnings".into(), json!(m.warnings));
-                }
-            }
-            (0, answer(&api_version, uid, response))
+            let patch = (!m.patch.is_empty()).then(|| {
+                base64::engine::general_purpose::STANDARD
+                    .encode(serde_json::to_vec(&m.patch).unwrap_or_default())
+            });
+            let out = Allowed {
+                api_version: &api_version,
+                kind: "AdmissionReview",
+                response: AllowedResponse {
+                    uid,
+                    allowed: true,
+                    patch_type: patch.as_ref().map(|_| "JSONPatch"),
+                    patch,
+                    warnings: (!m.warnings.is_empty()).then_some(m.warnings.as_slice()),
+                },
+            };
+            (0, axum::Json(out).into_response())
         }
     }
+}
+
+/// An allowing AdmissionReview answer, serialized straight from borrowed parts (the hot path).
+#[derive(serde::Serialize)]
+struct Allowed<'a> {
+    #[serde(rename = "apiVersion")]
+    api_version: &'a str,
+    kind: &'static str,
+    response: AllowedResponse<'a>,
+}
+
+#[derive(serde::Serialize)]
+struct AllowedResponse<'a> {
+    uid: &'a str,
+    allowed: bool,
+    #[serde(rename = "patchType", skip_serializing_if = "Option::is_none")]
+    patch_type: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    patch: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    warnings: Option<&'a [String]>,
 }
 
 /// The pod label that opts a pod in.

@@ -291,9 +291,18 @@ fn deny(message: impl Into<String>) -> Denial {
 /// The volume name upstream v1.6.0 derives from the pod name: the reserved prefix and the first
 /// 30 hex digits of SHA-256 of the name (`generateName + " (prefix)"` for unnamed pods).
 pub fn volume_name(pod_name: &str) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let hash = digest(&SHA256, pod_name.as_bytes());
-    let hex: String = hash.as_ref().iter().map(|b| format!("{b:02x}")).collect();
-    format!("{VOLUME_PREFIX}{}", hex.get(..30).unwrap_or(&hex))
+    let mut name = String::with_capacity(VOLUME_PREFIX.len() + 30);
+    name.push_str(VOLUME_PREFIX);
+    for b in hash.as_ref().iter().take(15) {
+        for nibble in [b >> 4, b & 0x0f] {
+            name.push(char::from(
+                HEX.get(usize::from(nibble)).copied().unwrap_or(b'0'),
+            ));
+        }
+    }
+    name
 }
 
 fn text<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
@@ -364,12 +373,20 @@ pub fn mutate(
     // The proxy containers go in first, so they get the variables and the mount as well; the
     // later operations are relative to the pod with them.
     let mut patch = proxy_patch(pod, cfg)?;
-    let mut staged = pod.clone();
-    apply_patch(&mut staged, &patch).map_err(|e| Denial {
-        code: 500,
-        message: format!("injecting the proxy failed: {e}"),
-    })?;
-    let pod = &staged;
+    // Only a pod that gets the proxy needs a patched copy to work on (cloning costs more than
+    // the whole mutation otherwise).
+    let staged;
+    let pod = if patch.is_empty() {
+        pod
+    } else {
+        let mut copy = pod.clone();
+        apply_patch(&mut copy, &patch).map_err(|e| Denial {
+            code: 500,
+            message: format!("injecting the proxy failed: {e}"),
+        })?;
+        staged = copy;
+        &staged
+    };
     let Some(spec) = pod.get("spec").and_then(Value::as_object) else {
         return Err(deny(
             "the admission request's object is not a Pod: it has no spec",
