@@ -140,3 +140,57 @@ async fn a_labelled_pod_is_patched_and_a_missing_account_denied() {
     assert_eq!(send(&st, "GET", "/healthz", None).await.0, 200);
     assert_eq!(send(&st, "GET", "/readyz", None).await.0, 200);
 }
+
+/// The review parses as kube-rs's `AdmissionReview` (the k8s types controllers use), and the answer
+/// is what kube-rs's own `AdmissionResponse` serializes for the same patch.
+#[tokio::test]
+async fn answers_match_what_kube_rs_types_serialize() {
+    use kube::core::DynamicObject;
+    use kube::core::admission::{AdmissionRequest, AdmissionResponse, AdmissionReview};
+    let st = state();
+    let pod = json!({"apiVersion": "v1", "kind": "Pod",
+                     "metadata": {"name": "web", "labels": {"azure.workload.identity/use": "true"}},
+                     "spec": {"serviceAccountName": "app", "containers": [{"name": "web", "image": "nginx"}]}});
+    let body = json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+        "request": {"uid": "3b8c5a5e-0000-4000-8000-000000000001", "namespace": "shop", "operation": "CREATE",
+                    "kind": {"group": "", "version": "v1", "kind": "Pod"},
+                    "resource": {"group": "", "version": "v1", "resource": "pods"},
+                    "requestKind": {"group": "", "version": "v1", "kind": "Pod"},
+                    "requestResource": {"group": "", "version": "v1", "resource": "pods"},
+                    "userInfo": {"username": "system:serviceaccount:kube-system:replicaset-controller"},
+                    "object": pod, "dryRun": false}});
+    let review: AdmissionReview<DynamicObject> = serde_json::from_value(body.clone()).unwrap();
+    let request: AdmissionRequest<DynamicObject> = review.try_into().unwrap();
+    let (status, ours, text) = send(&st, "POST", "/mutate-v1-pod", Some(body)).await;
+    assert_eq!(status, 200, "{text}");
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(ours["response"]["patch"].as_str().unwrap())
+        .unwrap();
+    let patch: json_patch::Patch = serde_json::from_slice(&raw).unwrap();
+    let theirs = serde_json::to_value(
+        AdmissionResponse::from(&request)
+            .with_patch(patch.clone())
+            .unwrap()
+            .into_review(),
+    )
+    .unwrap();
+    assert_eq!(ours["apiVersion"], theirs["apiVersion"]);
+    assert_eq!(ours["kind"], theirs["kind"]);
+    for key in ["uid", "allowed", "patchType"] {
+        assert_eq!(
+            ours["response"][key], theirs["response"][key],
+            "{key}: {theirs}"
+        );
+    }
+    // kube-rs writes the patch bytes as a JSON array (Go's decoder takes both); wif writes the
+    // base64 string, as Go's encoder and upstream do. The bytes are the same.
+    let theirs_bytes: Vec<u8> =
+        serde_json::from_value(theirs["response"]["patch"].clone()).unwrap();
+    assert_eq!(raw, theirs_bytes);
+    let mut object = serde_json::to_value(request.object.unwrap()).unwrap();
+    json_patch::patch(&mut object, &patch).unwrap();
+    assert_eq!(
+        object["spec"]["containers"][0]["env"][0],
+        json!({"name": "AZURE_CLIENT_ID", "value": "C"})
+    );
+}
