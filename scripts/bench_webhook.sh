@@ -7,7 +7,8 @@
 #   ./scripts/bench_webhook.sh                      10 s at 32 connections
 #   ./scripts/bench_webhook.sh --duration 30 --connections 8
 #
-# Needs: cargo, openssl, wrk (installed with apt-get when missing and running as root). Talks only
+# Needs: cargo, openssl, wrk and h2load (nghttp2-client; installed with apt-get when missing and
+# running as root). wrk speaks HTTP/1.1; h2load speaks HTTP/2, as the API server does to webhooks. Talks only
 # to 127.0.0.1; the webhook it starts is stopped at exit. The upstream Go webhook is not measured
 # beside it: building it needs Go modules from proxy.golang.org, which this machine cannot reach.
 set -euo pipefail
@@ -25,14 +26,16 @@ while (($#)); do
   shift
 done
 
-if ! command -v wrk >/dev/null; then
+for pkg in wrk:wrk h2load:nghttp2-client; do
+  tool=${pkg%%:*} deb=${pkg#*:}
+  command -v "$tool" >/dev/null && continue
   if [[ $(id -u) == 0 ]]; then
-    apt-get install -y -qq wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+    apt-get install -y -qq "$deb" >/dev/null || { apt-get update -qq && apt-get install -y -qq "$deb" >/dev/null; }
   else
-    echo "bench_webhook.sh: wrk is missing (apt-get install wrk)" >&2
+    echo "bench_webhook.sh: $tool is missing (apt-get install $deb)" >&2
     exit 1
   fi
-fi
+done
 
 echo "==> building wif (release)"
 cargo build --release -q -p wif
@@ -131,8 +134,27 @@ print(f"{100 * value('0.001') / max(value('+Inf'), 1):.3f}")
 PY
 )
 
-python3 - "$line" "$floor" "$floor_p99" "$within_1ms" "$((cpu_after - cpu_before))" "$(getconf CLK_TCK)" "$duration" "$connections" <<'PY'
+# HTTP/2, as kube-apiserver calls webhooks: c connections × 8 streams. h2load sees only statuses, so the
+# body was checked above by wrk (every answer allowed with a patch) — the same server, the same review.
+h2_out=$("${pin_client[@]}" h2load -t1 -c"$connections" -m8 -D"$duration" --warm-up-time=2 \
+  -H 'content-type: application/json' -d "$work/body" --log-file="$work/h2.log" "$base/mutate-v1-pod" 2>&1)
+h2_rate=$(sed -n 's/^finished in [^,]*, \([0-9.]*\) req\/s.*/\1/p' <<<"$h2_out")
+h2_line=$(python3 - "$work/h2.log" "${h2_rate:-0}" <<'PY'
 import sys
+durations, ok = [], 0
+for row in open(sys.argv[1]):
+    parts = row.split()
+    if len(parts) >= 3:
+        durations.append(int(parts[2]))
+        ok += parts[1] == "200"
+durations.sort()
+pick = lambda q: durations[min(len(durations) - 1, int(q * len(durations)))] if durations else 0
+print(f"{float(sys.argv[2]):.0f} {len(durations) - ok} {pick(0.5)} {pick(0.99)}")
+PY
+)
+python3 - "$line" "$floor" "$floor_p99" "$within_1ms" "$((cpu_after - cpu_before))" "$(getconf CLK_TCK)" "$duration" "$connections" "$h2_line" <<'PY'
+import sys
+h2_rate, h2_bad, h2_p50, h2_p99 = sys.argv[9].split()
 fields = dict(kv.split("=") for kv in sys.argv[1].split()[1:])
 floor, floor_p99, within_1ms = float(sys.argv[2]), sys.argv[3], float(sys.argv[4])
 ticks, hz, duration, conns = int(sys.argv[5]), int(sys.argv[6]), int(sys.argv[7]), int(sys.argv[8])
@@ -143,6 +165,7 @@ cpu_us = ticks / hz * 1e6 / max(reqs, 1)
 print(f"==> results (c={conns}, {duration} s)")
 print(f"    admissions/s (200, allowed, patch)  {good:10.0f}   bad answers: {bad}")
 print(f"    latency p50 / p99                   {int(fields['p50_us'])/1000:.3f} / {int(fields['p99_us'])/1000:.3f} ms")
+print(f"    HTTP/2 (h2load, 8 streams/conn)     {float(h2_rate):10.0f}   non-200: {h2_bad}   p50 / p99 {int(h2_p50)/1000:.3f} / {int(h2_p99)/1000:.3f} ms")
 print(f"    handled within 1 ms (server view)   {within_1ms:9.3f} %   (azwi_mutation_request histogram)")
 print(f"    server CPU per admission            {cpu_us:10.0f} us")
 print(f"    floor: GET /healthz/s, same TLS     {floor:10.0f}   ratio {good/floor:.2f}   (floor p99 {floor_p99})")

@@ -47,13 +47,16 @@ fn main() -> ExitCode {
         argv.insert(1, "proxy".into());
     }
     let cli = Cli::parse_from(argv);
-    let default_level = if matches!(
-        cli.command,
-        Command::Up(_) | Command::Webhook(_) | Command::Proxy(_)
-    ) {
-        "info"
-    } else {
-        "warn"
+    // Servers log at info; `--log-level` (upstream's values: info, debug, trace, all) raises it.
+    let default_level = match &cli.command {
+        Command::Proxy(cli::ProxyArgs { log_level, .. })
+        | Command::Webhook(cli::WebhookArgs { log_level, .. }) => match log_level.as_str() {
+            "all" | "trace" => "trace",
+            "debug" => "debug",
+            _ => "info",
+        },
+        Command::Up(_) => "info",
+        _ => "warn",
     };
     let filter =
         EnvFilter::try_from_env("WIF_LOG").unwrap_or_else(|_| EnvFilter::new(default_level));
