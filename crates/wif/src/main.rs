@@ -47,6 +47,9 @@ fn main() -> ExitCode {
         argv.insert(1, "proxy".into());
     }
     let cli = Cli::parse_from(argv);
+    // Libraries that build their own TLS client (kube's) use the process-wide rustls provider: make
+    // it aws-lc-rs, the one crypto stack.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     // Servers log at info; `--log-level` (upstream's values: info, debug, trace, all) raises it.
     let default_level = match &cli.command {
         Command::Proxy(cli::ProxyArgs { log_level, .. })
