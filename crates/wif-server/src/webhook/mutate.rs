@@ -499,16 +499,20 @@ pub fn mutate(
     }
     let wanted = json!({"name": volume, "projected": {"sources": sources}});
     match volumes {
-        None => patch.push(json!({"op": "add", "path": "/spec/volumes", "value": [wanted]})),
+        None => patch.push(op(
+            "add",
+            "/spec/volumes".into(),
+            Value::Array(vec![wanted]),
+        )),
         Some(vs) => match vs
             .iter()
             .position(|v| v.get("name").and_then(Value::as_str) == Some(&volume))
         {
-            Some(i) if vs.get(i) != Some(&wanted) => patch.push(
-                json!({"op": "replace", "path": format!("/spec/volumes/{i}"), "value": wanted}),
-            ),
+            Some(i) if vs.get(i) != Some(&wanted) => {
+                patch.push(op("replace", format!("/spec/volumes/{i}"), wanted))
+            }
             Some(_) => {}
-            None => patch.push(json!({"op": "add", "path": "/spec/volumes/-", "value": wanted})),
+            None => patch.push(op("add", "/spec/volumes/-".into(), wanted)),
         },
     }
     Ok(Mutation { patch, warnings })
@@ -560,9 +564,13 @@ fn proxy_patch(pod: &Value, cfg: &MutationConfig) -> Result<Vec<Value>, Denial> 
             "env": [{"name": "PROXY_PORT", "value": port.to_string()}],
         });
         ops.push(if has_list("initContainers") {
-            json!({"op": "add", "path": "/spec/initContainers/-", "value": init})
+            op("add", "/spec/initContainers/-".into(), init)
         } else {
-            json!({"op": "add", "path": "/spec/initContainers", "value": [init]})
+            op(
+                "add",
+                "/spec/initContainers".into(),
+                Value::Array(vec![init]),
+            )
         });
     }
     let target = if cfg.native_sidecars {
@@ -588,12 +596,21 @@ fn proxy_patch(pod: &Value, cfg: &MutationConfig) -> Result<Vec<Value>, Denial> 
         // Prepended; a list the init-container op above just created exists by now.
         let exists = has_list(target) || (cfg.native_sidecars && !ops.is_empty());
         ops.push(if exists {
-            json!({"op": "add", "path": format!("/spec/{target}/0"), "value": proxy})
+            op("add", format!("/spec/{target}/0"), proxy)
         } else {
-            json!({"op": "add", "path": format!("/spec/{target}"), "value": [proxy]})
+            op("add", format!("/spec/{target}"), Value::Array(vec![proxy]))
         });
     }
     Ok(ops)
+}
+
+/// One RFC 6902 operation, built without `json!`'s serialize-to-`Value` copy of `value`.
+fn op(kind: &str, path: String, value: Value) -> Value {
+    let mut m = serde_json::Map::with_capacity(3);
+    m.insert("op".into(), Value::String(kind.to_owned()));
+    m.insert("path".into(), Value::String(path));
+    m.insert("value".into(), value);
+    Value::Object(m)
 }
 
 fn container_env(
@@ -628,16 +645,21 @@ fn container_env(
     let missing: Vec<Value> = desired
         .iter()
         .filter(|(n, _)| !has(n))
-        .map(|(n, v)| json!({"name": n, "value": v}))
+        .map(|(n, v)| {
+            let mut e = serde_json::Map::with_capacity(2);
+            e.insert("name".into(), Value::String((*n).to_owned()));
+            e.insert("value".into(), Value::String(v.clone()));
+            Value::Object(e)
+        })
         .collect();
     if missing.is_empty() {
         return;
     }
     if env.is_none() {
-        patch.push(json!({"op": "add", "path": format!("{base}/env"), "value": missing}));
+        patch.push(op("add", format!("{base}/env"), Value::Array(missing)));
     } else {
         for m in missing {
-            patch.push(json!({"op": "add", "path": format!("{base}/env/-"), "value": m}));
+            patch.push(op("add", format!("{base}/env/-"), m));
         }
     }
 }
@@ -645,15 +667,19 @@ fn container_env(
 fn container_mount(c: &Value, base: &str, mount: &Value, patch: &mut Vec<Value>) {
     let name = mount.get("name");
     match c.get("volumeMounts").and_then(Value::as_array) {
-        None => patch
-            .push(json!({"op": "add", "path": format!("{base}/volumeMounts"), "value": [mount]})),
+        None => patch.push(op(
+            "add",
+            format!("{base}/volumeMounts"),
+            Value::Array(vec![mount.clone()]),
+        )),
         Some(ms) => match ms.iter().position(|m| m.get("name") == name) {
-            Some(i) if ms.get(i) != Some(mount) => patch.push(json!({
-                "op": "replace", "path": format!("{base}/volumeMounts/{i}"), "value": mount})),
+            Some(i) if ms.get(i) != Some(mount) => patch.push(op(
+                "replace",
+                format!("{base}/volumeMounts/{i}"),
+                mount.clone(),
+            )),
             Some(_) => {}
-            None => patch.push(
-                json!({"op": "add", "path": format!("{base}/volumeMounts/-"), "value": mount}),
-            ),
+            None => patch.push(op("add", format!("{base}/volumeMounts/-"), mount.clone())),
         },
     }
 }
