@@ -79,9 +79,9 @@ printf 'grant_type=client_credentials&client_id=%s&scope=https%%3A%%2F%%2Fvault.
 
 url="https://127.0.0.1:$port/$tenant/oauth2/v2.0/token"
 echo "==> warm-up 2 s, then wrk -t1 -c$connections -d${duration}s (server and wrk share the 2 cores)"
-WIF_BODY_FILE="$work/body" wrk -t1 -c"$connections" -d2s -s scripts/bench/token_post.lua "$url" >/dev/null
+WIF_BODY_FILE="$work/body" WIF_CONTENT_TYPE=application/x-www-form-urlencoded WIF_EXPECT='"access_token":"eyJ' wrk -t1 -c"$connections" -d2s -s scripts/bench/post.lua "$url" >/dev/null
 cpu_before=$(awk '{print $14 + $15}' "/proc/$server_pid/stat")
-out=$(WIF_BODY_FILE="$work/body" wrk -t1 -c"$connections" -d"${duration}s" --latency -s scripts/bench/token_post.lua "$url")
+out=$(WIF_BODY_FILE="$work/body" WIF_CONTENT_TYPE=application/x-www-form-urlencoded WIF_EXPECT='"access_token":"eyJ' wrk -t1 -c"$connections" -d"${duration}s" --latency -s scripts/bench/post.lua "$url")
 cpu_after=$(awk '{print $14 + $15}' "/proc/$server_pid/stat")
 line=$(grep WIF_RESULT <<<"$out")
 

@@ -115,9 +115,9 @@ floor_out=$("${pin_client[@]}" wrk -t1 -c"$connections" -d"${duration}s" --laten
 floor=$(awk '/Requests\/sec/ {print $2}' <<<"$floor_out")
 floor_p99=$(awk '$1 == "99%" {print $2}' <<<"$floor_out")
 echo "==> warm-up 2 s, then wrk POST /mutate-v1-pod -t1 -c$connections -d${duration}s (server and wrk share the cores)"
-WIF_BODY_FILE="$work/body" "${pin_client[@]}" wrk -t1 -c"$connections" -d2s -s scripts/bench/admission_post.lua "$base/mutate-v1-pod" >/dev/null
+WIF_BODY_FILE="$work/body" WIF_EXPECT='"allowed":true|"patchType":"JSONPatch"' "${pin_client[@]}" wrk -t1 -c"$connections" -d2s -s scripts/bench/post.lua "$base/mutate-v1-pod" >/dev/null
 cpu_before=$(awk '{print $14 + $15}' "/proc/$pid/stat")
-out=$(WIF_BODY_FILE="$work/body" "${pin_client[@]}" wrk -t1 -c"$connections" -d"${duration}s" --latency -s scripts/bench/admission_post.lua "$base/mutate-v1-pod")
+out=$(WIF_BODY_FILE="$work/body" WIF_EXPECT='"allowed":true|"patchType":"JSONPatch"' "${pin_client[@]}" wrk -t1 -c"$connections" -d"${duration}s" --latency -s scripts/bench/post.lua "$base/mutate-v1-pod")
 cpu_after=$(awk '{print $14 + $15}' "/proc/$pid/stat")
 line=$(grep WIF_RESULT <<<"$out")
 metrics_addr=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["metrics"])' "$work/ready.json")

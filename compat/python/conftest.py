@@ -82,6 +82,18 @@ def _read_ready(path: Path) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
+def _await_ready(proc: subprocess.Popen, ready_file: Path, stderr_log: Path, what: str) -> dict[str, Any]:
+    """Polls (at most READY_TIMEOUT_S) until `proc` writes its ready file; fails with its stderr if it exits first."""
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while (ready := _read_ready(ready_file)) is None:
+        if proc.poll() is not None:
+            pytest.fail(f"{what} exited {proc.returncode}:\n{_tail(stderr_log)}", pytrace=False)
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what} wrote no ready file:\n{_tail(stderr_log)}", pytrace=False)
+        time.sleep(READY_POLL_S)
+    return ready
+
+
 def _stop(proc: subprocess.Popen) -> tuple[int, bool]:
     """SIGTERM, then SIGKILL if it has not exited within STOP_TIMEOUT_S. Returns (exit status, was killed)."""
     if proc.poll() is not None:

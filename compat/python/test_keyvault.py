@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CLIENTS, HERE, READY_POLL_S, READY_TIMEOUT_S, _read_ready, _stop, _tail, _wif_binary
+from conftest import CLIENTS, HERE, _await_ready, _stop, _tail, _wif_binary
 
 TOPOLOGY = HERE.parent / "keyvault" / "topology.yaml"
 NODE_DIR = HERE.parent / "node"
@@ -92,13 +92,7 @@ def _serve(
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env)
     hosts_applied = False
     try:
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        while (ready := _read_ready(ready_file)) is None:
-            if proc.poll() is not None:
-                pytest.fail(f"{argv} exited {proc.returncode}:\n{_tail(stderr_log)}", pytrace=False)
-            if time.monotonic() > deadline:
-                pytest.fail(f"wif up wrote no ready file:\n{_tail(stderr_log)}", pytrace=False)
-            time.sleep(READY_POLL_S)
+        ready = _await_ready(proc, ready_file, stderr_log, "wif up")
         assert ready["azure_names"] is azure_names, ready
         server = KeyVaultWif(binary, data_dir, ready, stderr_log, home, cluster)
         hosts_applied = True

@@ -12,12 +12,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
-from pathlib import Path
 
 import pytest
 
-from conftest import CLIENTS, READY_POLL_S, READY_TIMEOUT_S, _read_ready, _stop, _tail
+from conftest import CLIENTS, _await_ready, _stop
 from test_keyvault import NODE_DIR, KeyVaultWif, _serve
 
 IDENTITY_HEADER = "a-header-only-the-app-knows"
@@ -42,13 +40,7 @@ def proxy(kv_proxy: KeyVaultWif, tmp_path_factory: pytest.TempPathFactory):
     with open(stderr_log, "wb") as err:
         proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)
     try:
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        while (ready := _read_ready(ready_file)) is None:
-            if proc.poll() is not None:
-                pytest.fail(f"{argv} exited {proc.returncode}:\n{_tail(stderr_log)}", pytrace=False)
-            if time.monotonic() > deadline:
-                pytest.fail(f"wif proxy wrote no ready file:\n{_tail(stderr_log)}", pytrace=False)
-            time.sleep(READY_POLL_S)
+        ready = _await_ready(proc, ready_file, stderr_log, "wif proxy")
         yield f"http://{ready['listen']}"
     finally:
         _stop(proc)

@@ -10,13 +10,12 @@ use std::collections::BTreeMap;
 use std::io::Read as _;
 
 use serde_json::Value;
-use wif_server::webhook::mutate::{MutationConfig, apply_patch, mutate};
+use wif_server::webhook::mutate::{
+    MutationConfig, apply_patch, mutate, opted_in, service_account_name,
+};
 
 use crate::cli::InjectArgs;
 use crate::error::{CliError, CliResult};
-
-/// The pod label that opts a pod in.
-const USE_LABEL: &str = "azure.workload.identity/use";
 
 /// One input document: its text as read and its value.
 struct Doc {
@@ -138,22 +137,10 @@ fn inject_doc(
     let Some(template) = v.pointer_mut(pointer) else {
         return Ok(false);
     };
-    let labelled = template
-        .get("metadata")
-        .and_then(|m| m.get("labels"))
-        .and_then(|l| l.get(USE_LABEL))
-        .and_then(Value::as_str)
-        == Some("true");
-    if !labelled {
+    if !opted_in(template) {
         return Ok(false);
     }
-    let sa = template
-        .get("spec")
-        .and_then(|s| s.get("serviceAccountName"))
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
-        .unwrap_or("default")
-        .to_owned();
+    let sa = service_account_name(template).to_owned();
     let annotations = accounts.get(&(ns.clone(), sa.clone())).ok_or_else(|| {
         CliError::msg(format!(
             "{k} {ns}/{workload}: serviceaccounts \"{sa}\" not found (the webhook would refuse the pod); \

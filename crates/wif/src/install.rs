@@ -32,14 +32,13 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde::Serialize;
 use serde_json::{Value, json};
 use wif_core::time::{Clock as _, SystemClock};
+use wif_server::webhook::mutate::USE_LABEL;
 
 use crate::cli::{InstallCommand, InstallServerArgs, InstallWebhookArgs};
 use crate::error::{CliError, CliResult};
 
 /// The label every object carries, so `kubectl delete -l` removes an installation.
 const PART_OF: (&str, &str) = ("app.kubernetes.io/part-of", "wif");
-/// The pod opt-in label.
-const USE_LABEL: &str = "azure.workload.identity/use";
 
 /// `wif install …`
 pub fn install(cmd: InstallCommand) -> CliResult {
@@ -141,12 +140,19 @@ fn pod_security() -> PodSecurityContext {
     }
 }
 
-fn http_probe(path: &str, port: i32, initial: i32, period: i32, failures: i32) -> Probe {
+fn http_probe(
+    scheme: &str,
+    path: &str,
+    port: i32,
+    initial: i32,
+    period: i32,
+    failures: i32,
+) -> Probe {
     Probe {
         http_get: Some(HTTPGetAction {
             path: Some(path.into()),
             port: IntOrString::Int(port),
-            scheme: Some("HTTP".into()),
+            scheme: Some(scheme.into()),
             ..Default::default()
         }),
         initial_delay_seconds: Some(initial),
@@ -175,6 +181,25 @@ fn port(name: &str, port: i32) -> ContainerPort {
         name: Some(name.into()),
         container_port: port,
         protocol: Some("TCP".into()),
+        ..Default::default()
+    }
+}
+
+/// A Service `name` on port 443 to the pods' container port named `port_name`.
+fn service_443(name: &str, ns: &str, port_name: &str) -> Service {
+    Service {
+        metadata: meta(name, Some(ns), name),
+        spec: Some(ServiceSpec {
+            selector: selector(name).match_labels,
+            ports: Some(vec![ServicePort {
+                name: Some(port_name.into()),
+                port: 443,
+                target_port: Some(IntOrString::String(port_name.into())),
+                protocol: Some("TCP".into()),
+                ..Default::default()
+            }]),
+            ..Default::default()
+        }),
         ..Default::default()
     }
 }
@@ -377,8 +402,8 @@ fn webhook(a: &InstallWebhookArgs) -> CliResult<Vec<Value>> {
             port("healthz", HEALTH_PORT),
             port("metrics", METRICS_PORT),
         ]),
-        liveness_probe: Some(http_probe("/healthz", HEALTH_PORT, 15, 20, 6)),
-        readiness_probe: Some(http_probe("/readyz", HEALTH_PORT, 5, 5, 3)),
+        liveness_probe: Some(http_probe("HTTP", "/healthz", HEALTH_PORT, 15, 20, 6)),
+        readiness_probe: Some(http_probe("HTTP", "/readyz", HEALTH_PORT, 5, 5, 3)),
         resources: Some(resources("100m", "32Mi", "1", "128Mi")),
         security_context: Some(restricted_container_security()),
         volume_mounts: Some(vec![VolumeMount {
@@ -435,21 +460,7 @@ fn webhook(a: &InstallWebhookArgs) -> CliResult<Vec<Value>> {
         },
         ..Default::default()
     })?);
-    docs.push(doc(&Service {
-        metadata: meta(WEBHOOK, Some(ns), WEBHOOK),
-        spec: Some(ServiceSpec {
-            selector: selector(WEBHOOK).match_labels,
-            ports: Some(vec![ServicePort {
-                name: Some("webhook".into()),
-                port: 443,
-                target_port: Some(IntOrString::String("webhook".into())),
-                protocol: Some("TCP".into()),
-                ..Default::default()
-            }]),
-            ..Default::default()
-        }),
-        ..Default::default()
-    })?);
+    docs.push(doc(&service_443(WEBHOOK, ns, "webhook"))?);
     docs.push(doc(&PodDisruptionBudget {
         metadata: meta(WEBHOOK, Some(ns), WEBHOOK),
         spec: Some(PodDisruptionBudgetSpec {
@@ -591,28 +602,8 @@ fn server(a: &InstallServerArgs) -> CliResult<Vec<Value>> {
         image_pull_policy: Some("IfNotPresent".into()),
         args: Some(args),
         ports: Some(vec![port("https", 8443)]),
-        liveness_probe: Some(Probe {
-            http_get: Some(HTTPGetAction {
-                path: Some("/healthz".into()),
-                port: IntOrString::Int(8443),
-                scheme: Some("HTTPS".into()),
-                ..Default::default()
-            }),
-            initial_delay_seconds: Some(10),
-            period_seconds: Some(20),
-            failure_threshold: Some(6),
-            ..Default::default()
-        }),
-        readiness_probe: Some(Probe {
-            http_get: Some(HTTPGetAction {
-                path: Some("/healthz".into()),
-                port: IntOrString::Int(8443),
-                scheme: Some("HTTPS".into()),
-                ..Default::default()
-            }),
-            period_seconds: Some(5),
-            ..Default::default()
-        }),
+        liveness_probe: Some(http_probe("HTTPS", "/healthz", 8443, 10, 20, 6)),
+        readiness_probe: Some(http_probe("HTTPS", "/healthz", 8443, 0, 5, 3)),
         resources: Some(resources("250m", "64Mi", "2", "512Mi")),
         security_context: Some(restricted_container_security()),
         volume_mounts: Some(mounts),
@@ -666,21 +657,7 @@ fn server(a: &InstallServerArgs) -> CliResult<Vec<Value>> {
         },
         ..Default::default()
     })?);
-    docs.push(doc(&Service {
-        metadata: meta(SERVER, Some(ns), SERVER),
-        spec: Some(ServiceSpec {
-            selector: selector(SERVER).match_labels,
-            ports: Some(vec![ServicePort {
-                name: Some("https".into()),
-                port: 443,
-                target_port: Some(IntOrString::String("https".into())),
-                protocol: Some("TCP".into()),
-                ..Default::default()
-            }]),
-            ..Default::default()
-        }),
-        ..Default::default()
-    })?);
+    docs.push(doc(&service_443(SERVER, ns, "https"))?);
     Ok(docs)
 }
 

@@ -17,7 +17,7 @@ use axum::routing::{get, post};
 use base64::Engine as _;
 use serde_json::{Value, json};
 
-use super::mutate::{Denial, MutationConfig, mutate};
+use super::mutate::{Denial, MutationConfig, USE_LABEL, mutate, opted_in, service_account_name};
 
 /// Where the webhook looks service accounts up.
 #[async_trait::async_trait]
@@ -224,13 +224,7 @@ async fn handle(st: &WebhookState, body: &[u8]) -> (usize, Response) {
         })
         .unwrap_or("default")
         .to_owned();
-    let sa = pod
-        .get("spec")
-        .and_then(|s| s.get("serviceAccountName"))
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
-        .unwrap_or("default")
-        .to_owned();
+    let sa = service_account_name(pod).to_owned();
     let annotations = match st.accounts.annotations(&namespace, &sa).await {
         Ok(Some(a)) => a,
         Ok(None) => {
@@ -304,9 +298,6 @@ struct AllowedResponse<'a> {
     warnings: Option<&'a [String]>,
 }
 
-/// The pod label that opts a pod in.
-pub const USE_LABEL: &str = "azure.workload.identity/use";
-
 /// `POST /warn-v1-pod`: registered as a *validating* webhook for pods **without** the label
 /// (`failurePolicy: Ignore`, short timeout), it always allows, and warns when the pod's service
 /// account carries a client id — the pod almost certainly wanted workload identity and will
@@ -342,25 +333,14 @@ async fn label_check(State(st): State<WebhookState>, body: Bytes) -> Response {
 
 async fn missing_label_warning(st: &WebhookState, request: &Value) -> Option<String> {
     let pod = request.get("object")?;
-    let labelled = pod
-        .get("metadata")
-        .and_then(|m| m.get("labels"))
-        .and_then(|l| l.get(USE_LABEL))
-        .and_then(Value::as_str)
-        == Some("true");
-    if labelled {
+    if opted_in(pod) {
         return None;
     }
     let namespace = request
         .get("namespace")
         .and_then(Value::as_str)
         .unwrap_or("default");
-    let sa = pod
-        .get("spec")
-        .and_then(|s| s.get("serviceAccountName"))
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
-        .unwrap_or("default");
+    let sa = service_account_name(pod);
     let annotations = st.accounts.annotations(namespace, sa).await.ok()??;
     let client_id = annotations.get(super::mutate::CLIENT_ID)?;
     let name = pod

@@ -10,6 +10,8 @@ use std::collections::BTreeMap;
 use aws_lc_rs::digest::{SHA256, digest};
 use serde_json::{Value, json};
 
+/// `azure.workload.identity/use` (pod label): exactly `"true"` opts the pod in.
+pub const USE_LABEL: &str = "azure.workload.identity/use";
 /// `azure.workload.identity/client-id` (service account).
 pub const CLIENT_ID: &str = "azure.workload.identity/client-id";
 /// `azure.workload.identity/tenant-id` (service account).
@@ -286,6 +288,19 @@ fn deny(message: impl Into<String>) -> Denial {
         code: 400,
         message: message.into(),
     }
+}
+
+/// Whether the pod (or pod template) carries `azure.workload.identity/use: "true"`, the label the
+/// webhook's objectSelector matches.
+pub fn opted_in(pod: &Value) -> bool {
+    text(pod, &["metadata", "labels", USE_LABEL]) == Some("true")
+}
+
+/// The pod's service account: `spec.serviceAccountName`, or `default` when unset or empty.
+pub fn service_account_name(pod: &Value) -> &str {
+    text(pod, &["spec", "serviceAccountName"])
+        .filter(|s| !s.is_empty())
+        .unwrap_or("default")
 }
 
 /// The volume name upstream v1.6.0 derives from the pod name: the reserved prefix and the first
