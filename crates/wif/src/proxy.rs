@@ -93,6 +93,7 @@ pub async fn proxy(args: ProxyArgs) -> CliResult {
             ))
         })?;
     let addr = listener.local_addr()?;
+    let shutdown = crate::up::shutdown_signal();
     if let Some(ready) = &args.ready_file {
         pki::write_atomic(
             ready,
@@ -102,7 +103,7 @@ pub async fn proxy(args: ProxyArgs) -> CliResult {
     }
     tracing::info!(listen = %addr, "proxy serving");
     axum::serve(listener, router(state))
-        .with_graceful_shutdown(crate::up::shutdown_signal())
+        .with_graceful_shutdown(shutdown)
         .await?;
     Ok(())
 }

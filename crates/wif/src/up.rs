@@ -237,6 +237,7 @@ pub async fn run(data: &DataDir, args: UpArgs) -> CliResult {
         }
     }
     let info_json = serde_json::to_vec_pretty(&info)?;
+    let shutdown = shutdown_signal();
     pki::write_atomic(&data.server_info(), &info_json, 0o644)?;
     if let Some(ready) = &args.ready_file {
         pki::write_atomic(ready, &info_json, 0o644)?;
@@ -248,7 +249,7 @@ pub async fn run(data: &DataDir, args: UpArgs) -> CliResult {
 
     let (down_tx, down_rx) = tokio::sync::watch::channel(false);
     let signal_task = tokio::spawn(async move {
-        shutdown_signal().await;
+        shutdown.await;
         let _ = down_tx.send(true);
     });
     match azure_listener {
@@ -546,20 +547,25 @@ fn print_summary(info: &ServerInfo, data: &DataDir) {
     print!("{out}");
 }
 
-pub(crate) async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+/// Resolves on SIGTERM or SIGINT. The handlers are installed when this is called, not when it is
+/// first polled: call it before announcing readiness, so a signal sent the moment the ready file
+/// appears is never met by the default action (termination without the graceful shutdown).
+pub(crate) fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
+    use tokio::signal::unix::{SignalKind, signal};
+    let term = signal(SignalKind::terminate()).ok();
+    let int = signal(SignalKind::interrupt()).ok();
+    async move {
+        let wait = |s: Option<tokio::signal::unix::Signal>| async move {
+            match s {
+                Some(mut s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending::<()>().await,
             }
-            Err(_) => std::future::pending::<()>().await,
+        };
+        tokio::select! {
+            () = wait(term) => {},
+            () = wait(int) => {},
         }
-    };
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
     }
 }

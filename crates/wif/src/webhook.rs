@@ -176,6 +176,7 @@ pub async fn webhook(args: WebhookArgs) -> CliResult {
             }
         }),
     );
+    let shutdown = crate::up::shutdown_signal();
     if let Some(ready) = &args.ready_file {
         let info = json!({"listen": addrs.0.to_string(), "health": addrs.1.to_string(),
                           "metrics": addrs.2.to_string(), "nativeSidecars": native});
@@ -184,7 +185,7 @@ pub async fn webhook(args: WebhookArgs) -> CliResult {
     tracing::info!(listen = %addrs.0, health = %addrs.1, metrics = %addrs.2, "webhook serving");
     let (down_tx, down_rx) = tokio::sync::watch::channel(false);
     let signal_task = tokio::spawn(async move {
-        crate::up::shutdown_signal().await;
+        shutdown.await;
         let _ = down_tx.send(true);
     });
     let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
