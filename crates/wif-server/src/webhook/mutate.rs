@@ -1037,56 +1037,62 @@ mod tests {
             .unwrap(),
             None
         );
-        let e = |r: Result<Option<CustomEndpoint>, String>| r.unwrap_err();
-        assert!(
-            e(CustomEndpoint::new(&CustomEndpointFlags {
-                audience: "a",
-                ..Default::default()
-            }))
-            .contains("suffix cannot be empty")
-        );
-        assert!(
-            e(CustomEndpoint::new(&CustomEndpointFlags {
-                suffix: "x",
-                ..Default::default()
-            }))
-            .contains("audience cannot be empty")
-        );
-        assert!(
-            e(CustomEndpoint::new(&CustomEndpointFlags {
-                suffix: "x",
-                audience: "API://AzureADTokenExchange",
-                ..Default::default()
-            }))
-            .contains("cannot be equal to default audience")
-        );
-        assert!(
-            e(CustomEndpoint::new(&CustomEndpointFlags {
-                suffix: "bad suffix!",
-                audience: "a",
-                ..Default::default()
-            }))
-            .contains("is not valid")
-        );
-        assert!(
-            e(CustomEndpoint::new(&CustomEndpointFlags {
-                suffix: "x",
-                audience: "a",
-                ca_data: "pem",
-                ca_configmap: "cm",
-                ..Default::default()
-            }))
-            .contains("only one of")
-        );
-        assert!(
-            e(CustomEndpoint::new(&CustomEndpointFlags {
-                suffix: "x",
-                audience: "a",
-                ctb_label_selector: "{}",
-                ..Default::default()
-            }))
-            .contains("requires")
-        );
+        let flags = CustomEndpointFlags::default;
+        let refused = [
+            (
+                CustomEndpointFlags {
+                    audience: "a",
+                    ..flags()
+                },
+                "suffix cannot be empty",
+            ),
+            (
+                CustomEndpointFlags {
+                    suffix: "x",
+                    ..flags()
+                },
+                "audience cannot be empty",
+            ),
+            (
+                CustomEndpointFlags {
+                    suffix: "x",
+                    audience: "API://AzureADTokenExchange",
+                    ..flags()
+                },
+                "cannot be equal to default audience",
+            ),
+            (
+                CustomEndpointFlags {
+                    suffix: "bad suffix!",
+                    audience: "a",
+                    ..flags()
+                },
+                "is not valid",
+            ),
+            (
+                CustomEndpointFlags {
+                    suffix: "x",
+                    audience: "a",
+                    ca_data: "pem",
+                    ca_configmap: "cm",
+                    ..flags()
+                },
+                "only one of",
+            ),
+            (
+                CustomEndpointFlags {
+                    suffix: "x",
+                    audience: "a",
+                    ctb_label_selector: "{}",
+                    ..flags()
+                },
+                "requires",
+            ),
+        ];
+        for (given, needle) in refused {
+            let err = CustomEndpoint::new(&given).unwrap_err();
+            assert!(err.contains(needle), "{given:?}: {err}");
+        }
         assert_eq!(
             custom().annotation,
             "azure.workload.identity/use-identity-binding"

@@ -32,6 +32,18 @@ fn review(pod: &Value) -> Value {
            "request": {"uid": "u-1", "namespace": "shop", "operation": "CREATE", "object": pod}})
 }
 
+async fn post_review(client: &reqwest::Client, url: &str, pod: &Value) -> Value {
+    client
+        .post(url)
+        .json(&review(pod))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 fn args(ws: &Workspace, extra: &[&str]) -> (Vec<OsString>, std::path::PathBuf) {
     let ready = ws.path("webhook-ready.json");
     let mut a: Vec<OsString> = [
@@ -84,15 +96,7 @@ async fn serves_admission_reviews_over_tls_and_reloads_its_certificate() {
     let pod = json!({"apiVersion": "v1", "kind": "Pod",
         "metadata": {"name": "quick-start", "labels": {"azure.workload.identity/use": "true"}},
         "spec": {"serviceAccountName": "app", "containers": [{"name": "app", "image": "app"}]}});
-    let resp: Value = client
-        .post(format!("{url}/mutate-v1-pod"))
-        .json(&review(&pod))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let resp = post_review(&client, &format!("{url}/mutate-v1-pod"), &pod).await;
     assert_eq!(resp["response"]["uid"], "u-1");
     assert_eq!(resp["response"]["allowed"], true);
     let patch = base64::engine::general_purpose::STANDARD
@@ -107,15 +111,7 @@ async fn serves_admission_reviews_over_tls_and_reloads_its_certificate() {
     // The same pod without the label: the label check warns.
     let mut unlabelled = pod.clone();
     unlabelled["metadata"]["labels"] = json!({});
-    let resp: Value = client
-        .post(format!("{url}/warn-v1-pod"))
-        .json(&review(&unlabelled))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let resp = post_review(&client, &format!("{url}/warn-v1-pod"), &unlabelled).await;
     assert_eq!(resp["response"]["allowed"], true);
     let warning = resp["response"]["warnings"][0].as_str().unwrap();
     assert!(
